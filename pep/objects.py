@@ -1,0 +1,125 @@
+"""The object model every cmdlet emits: psrpcore's PowerShell types, plus small constructors.
+
+Objects are psrpcore PSObjects so the same value renders in the console, serialises to CLIXML on
+the wire, and prints as JSON, without conversion (DESIGN rule 3).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from psrpcore.types import (
+    ErrorCategory,
+    ErrorCategoryInfo,
+    ErrorRecord,
+    NETException,
+    ProgressRecord,
+    ProgressRecordType,
+    PSCredential,
+    PSCustomObject,
+    PSSecureString,
+)
+
+__all__ = [
+    "ErrorCategory",
+    "ErrorRecord",
+    "ProgressRecord",
+    "ProgressRecordType",
+    "PSCredential",
+    "PSCustomObject",
+    "PSSecureString",
+    "error_record",
+    "custom_object",
+    "progress_record",
+    "exception_type_name",
+]
+
+
+def error_record(
+    message: str,
+    error_id: str,
+    category: ErrorCategory = ErrorCategory.NotSpecified,
+    *,
+    exception_type: str = "System.Exception",
+    command: str | None = None,
+    target: Any = None,
+    target_type: str | None = None,
+    recommended_action: str | None = None,
+) -> ErrorRecord:
+    """Build an ErrorRecord the way PowerShell does for a cmdlet error.
+
+    `error_id` is the bare id ("AmbiguousParameterSet"); when `command` is given the
+    FullyQualifiedErrorId becomes "<id>,<command>" and the category activity is the command,
+    which is what PowerShell prints as `[Get-AzureStackLog]`.
+    `exception_type` is the .NET type name; its last segment is the category Reason.
+    """
+    exc = NETException(Message=message)
+    exc.PSObject.type_names.insert(0, exception_type)
+    reason = exception_type.rsplit(".", 1)[-1]
+    if target is not None and target_type is None:
+        target_type = _target_type_name(target)
+    info = ErrorCategoryInfo(
+        Category=category,
+        Activity=command or "",
+        Reason=reason,
+        TargetName="" if target is None else str(target),
+        TargetType=target_type or "",
+    )
+    fqid = f"{error_id},{command}" if command else error_id
+    record = ErrorRecord(
+        Exception=exc,
+        CategoryInfo=info,
+        FullyQualifiedErrorId=fqid,
+        TargetObject=target,
+    )
+    if recommended_action:
+        from psrpcore.types import ErrorDetails
+
+        record.ErrorDetails = ErrorDetails(Message=message, RecommendedAction=recommended_action)
+    return record
+
+
+def exception_type_name(record: ErrorRecord) -> str:
+    """The .NET type name of the record's exception (first type name)."""
+    return record.Exception.PSObject.type_names[0]
+
+
+def _target_type_name(value: Any) -> str:
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Int32"
+    return type(value).__name__
+
+
+def custom_object(type_name: str | None = None, /, **properties: Any) -> PSCustomObject:
+    """A PSCustomObject with the properties in the given order; `type_name` is put first in
+    PSTypeNames so formatting and the wire know what it is (e.g. 'AzureStack.StampInformation')."""
+    obj = PSCustomObject(**properties)
+    if type_name:
+        obj.PSObject.type_names.insert(0, type_name)
+    return obj
+
+
+def progress_record(
+    activity: str,
+    status: str,
+    *,
+    activity_id: int = 0,
+    parent_id: int = -1,
+    percent: int = -1,
+    current_operation: str | None = None,
+    seconds_remaining: int = -1,
+    completed: bool = False,
+) -> ProgressRecord:
+    return ProgressRecord(
+        Activity=activity,
+        ActivityId=activity_id,
+        StatusDescription=status,
+        CurrentOperation=current_operation,
+        ParentActivityId=parent_id,
+        PercentComplete=percent,
+        SecondsRemaining=seconds_remaining,
+        RecordType=ProgressRecordType.Completed if completed else ProgressRecordType.Processing,
+    )

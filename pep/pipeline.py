@@ -1,0 +1,193 @@
+"""Streams and the context a cmdlet runs in.
+
+A cmdlet never prints: it writes to its CommandContext, which forwards to a StreamSink that
+belongs to the front end (console renderer, JSON printer, PSRP pipeline, collector of a
+non-final pipeline element). Terminating errors are raised as TerminatingError; a stop request
+(Ctrl+C, PSRP ctrl_c signal) surfaces as PipelineStoppedError at the next check.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pep.objects import ErrorCategory, ErrorRecord, ProgressRecord, error_record, progress_record
+
+
+class StreamSink(Protocol):
+    """Where a pipeline's streams go. Every method may be called from a worker thread."""
+
+    def output(self, obj: Any) -> None: ...
+    def error(self, record: ErrorRecord) -> None: ...
+    def warning(self, message: str) -> None: ...
+    def verbose(self, message: str) -> None: ...
+    def debug(self, message: str) -> None: ...
+    def information(self, message: Any) -> None: ...
+    def progress(self, record: ProgressRecord) -> None: ...
+
+
+class HostUI(Protocol):
+    """Interactive host calls, where the front end has a user to ask (console, PSRP host calls)."""
+
+    def prompt_for_parameters(self, command: str, fields: list["PromptField"]) -> dict[str, Any] | None:
+        """PowerShell's 'cmdlet X at command pipeline position 1 / Supply values for the following
+        parameters:' prompt. Returns name -> value (str, or PSSecureString/PSCredential for secure
+        fields), or None when the user cancelled or no user is there."""
+        ...
+
+    def read_line(self, prompt: str, secure: bool = False) -> str | None: ...
+
+
+@dataclass
+class PromptField:
+    name: str
+    type_name: str  # PowerShell type name: "System.String", "System.Management.Automation.PSCredential", ...
+    help: str = ""
+    is_array: bool = False
+    secure: bool = False
+
+
+class TerminatingError(Exception):
+    """A terminating error: stops the pipeline; the record is written to the error stream."""
+
+    def __init__(self, record: ErrorRecord):
+        super().__init__(str(record))
+        self.record = record
+
+
+class PipelineStoppedError(Exception):
+    """The pipeline was asked to stop (Ctrl+C or a PSRP stop signal)."""
+
+
+class ListSink:
+    """A sink that keeps everything in lists: used between pipeline elements and in tests."""
+
+    def __init__(self) -> None:
+        self.outputs: list[Any] = []
+        self.errors: list[ErrorRecord] = []
+        self.warnings: list[str] = []
+        self.verboses: list[str] = []
+        self.debugs: list[str] = []
+        self.informations: list[Any] = []
+        self.progresses: list[ProgressRecord] = []
+
+    def output(self, obj: Any) -> None:
+        self.outputs.append(obj)
+
+    def error(self, record: ErrorRecord) -> None:
+        self.errors.append(record)
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def verbose(self, message: str) -> None:
+        self.verboses.append(message)
+
+    def debug(self, message: str) -> None:
+        self.debugs.append(message)
+
+    def information(self, message: Any) -> None:
+        self.informations.append(message)
+
+    def progress(self, record: ProgressRecord) -> None:
+        self.progresses.append(record)
+
+
+ACTION_PREFERENCES = ("SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend", "Break")
+
+
+@dataclass
+class CommandContext:
+    """What one cmdlet invocation sees. Stream preferences come from the common parameters."""
+
+    command: str
+    sink: StreamSink
+    runspace: Any = None  # session.runspace.Runspace (typed loosely to keep this module dependency-free)
+    host: HostUI | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    verbose: bool = False
+    debug: bool = False
+    error_action: str = "Continue"
+    warning_action: str = "Continue"
+    information_action: str = "SilentlyContinue"
+    whatif: bool = False
+    confirm: bool = False
+    errors_written: int = 0
+
+    # -- streams -------------------------------------------------------------------------
+    def write_output(self, obj: Any) -> None:
+        self.sink.output(obj)
+
+    def write_error(
+        self,
+        message_or_record: str | ErrorRecord,
+        error_id: str = "",
+        category: ErrorCategory = ErrorCategory.NotSpecified,
+        *,
+        exception_type: str = "System.Exception",
+        target: Any = None,
+    ) -> None:
+        """A non-terminating error. Honours -ErrorAction: Stop turns it terminating."""
+        record = message_or_record
+        if isinstance(record, str):
+            record = error_record(
+                record, error_id, category, exception_type=exception_type, command=self.command, target=target
+            )
+        if self.error_action == "Stop":
+            raise TerminatingError(record)
+        if self.error_action in ("SilentlyContinue", "Ignore"):
+            return
+        self.errors_written += 1
+        self.sink.error(record)
+
+    def throw(
+        self,
+        message: str,
+        error_id: str,
+        category: ErrorCategory = ErrorCategory.NotSpecified,
+        *,
+        exception_type: str = "System.Exception",
+        target: Any = None,
+    ) -> None:
+        """ThrowTerminatingError."""
+        raise TerminatingError(
+            error_record(message, error_id, category, exception_type=exception_type, command=self.command, target=target)
+        )
+
+    def write_warning(self, message: str) -> None:
+        if self.warning_action in ("SilentlyContinue", "Ignore"):
+            return
+        if self.warning_action == "Stop":
+            self.throw(
+                f"The running command stopped because the preference variable \"WarningPreference\" or common "
+                f"parameter is set to Stop: {message}",
+                "ActionPreferenceStop",
+                ErrorCategory.OperationStopped,
+                exception_type="System.Management.Automation.ActionPreferenceStopException",
+            )
+        self.sink.warning(message)
+
+    def write_verbose(self, message: str) -> None:
+        if self.verbose:
+            self.sink.verbose(message)
+
+    def write_debug(self, message: str) -> None:
+        if self.debug:
+            self.sink.debug(message)
+
+    def write_information(self, message: Any) -> None:
+        if self.information_action not in ("SilentlyContinue", "Ignore"):
+            self.sink.information(message)
+
+    def write_progress(self, activity: str, status: str, **kwargs: Any) -> None:
+        """kwargs: activity_id, parent_id, percent, current_operation, seconds_remaining, completed."""
+        self.sink.progress(progress_record(activity, status, **kwargs))
+
+    # -- cancellation ----------------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event.is_set()
+
+    def check_stopped(self) -> None:
+        if self.stop_event.is_set():
+            raise PipelineStoppedError("The pipeline has been stopped.")
