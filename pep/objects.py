@@ -123,3 +123,32 @@ def progress_record(
         SecondsRemaining=seconds_remaining,
         RecordType=ProgressRecordType.Completed if completed else ProgressRecordType.Processing,
     )
+
+
+class SourcePosition:
+    """Where in the typed input an error points: PowerShell's 'At line:L char:C' and the ~~~ marker."""
+
+    def __init__(self, text: str, start: int, end: int | None = None):
+        self.text = text
+        self.start = max(0, min(start, len(text)))
+        self.end = self.start if end is None else max(self.start, min(end, len(text)))
+
+    @property
+    def line(self) -> int:
+        return self.text.count("\n", 0, self.start) + 1
+
+    @property
+    def column(self) -> int:
+        return self.start - (self.text.rfind("\n", 0, self.start) + 1) + 1
+
+    @property
+    def line_text(self) -> str:
+        begin = self.text.rfind("\n", 0, self.start) + 1
+        stop = self.text.find("\n", self.start)
+        return self.text[begin: stop if stop != -1 else len(self.text)].rstrip("\r")
+
+
+def with_position(record: ErrorRecord, position: SourcePosition | None) -> ErrorRecord:
+    """Attach a source position to a record (a plain Python attribute, not a PS property)."""
+    record.position = position
+    return record
