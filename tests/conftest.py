@@ -1,0 +1,38 @@
+"""Shared pytest fixtures: real servers on loopback (Azurite, Samba), started once per session.
+
+A missing server binary skips the tests that need it with a hint to run scripts/install-test-deps;
+CI installs both, so nothing skips there.
+"""
+from __future__ import annotations
+
+import pytest
+
+from servers import Azurite, Samba, ServerUnavailable, start_azurite, start_samba
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Azurite:
+    """A running Azurite blob service: .endpoint, .account, .key, .make_container_sas(name, permissions, expiry)."""
+    try:
+        cm = start_azurite()
+        server = cm.__enter__()
+    except ServerUnavailable as e:
+        pytest.skip(str(e))
+    try:
+        yield server
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def samba() -> Samba:
+    """A running smbd: .host, .port, .share, .user, .password, .path (local dir of the share), .unc(...)."""
+    try:
+        cm = start_samba()
+        server = cm.__enter__()
+    except ServerUnavailable as e:
+        pytest.skip(str(e))
+    try:
+        yield server
+    finally:
+        cm.__exit__(None, None, None)
