@@ -15,3 +15,387 @@ INTERFACE (stable; implementation lands in this module):
     rs.exit_requested                              # set by Exit-PSSession / exit
     rs.close()                                     # flush and close the transcript
 """
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from cmdlets.model import Cmdlet
+from pep.invocation import CommandArgument, CommandCall
+from pep.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
+from pep.pipeline import CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
+
+log = logging.getLogger("pep.runspace")
+
+NOT_RECOGNIZED = (
+    "The term '{}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+    "Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
+)
+
+
+@dataclass
+class InvocationResult:
+    state: str = "Completed"  # Completed | Failed | Stopped
+    had_errors: bool = False  # any error record was written
+    terminating_error: ErrorRecord | None = None
+
+
+class _CountingSink:
+    """Forwards every stream and remembers whether an error record went through."""
+
+    def __init__(self, inner: StreamSink):
+        self.inner = inner
+        self.errors = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def error(self, record: ErrorRecord) -> None:
+        self.errors += 1
+        self.inner.error(record)
+
+
+class _PipeSink:
+    """A non-final pipeline element: output is kept for the next command, other streams pass on."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.outputs: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def output(self, obj: Any) -> None:
+        self.outputs.append(obj)
+
+
+class _TranscriptSink:
+    """Forwards every stream and renders a copy of it for the transcript."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.lines: list[str] = []
+        self.pending: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _fmt(self):
+        try:
+            from pep import formatting
+        except ImportError:  # pragma: no cover
+            return None
+        return formatting
+
+    def _flush_output(self) -> None:
+        if self.pending:
+            f = self._fmt()
+            self.lines.append(f.format_output(self.pending) if f else "\n".join(map(str, self.pending)))
+            self.pending = []
+
+    def output(self, obj: Any) -> None:
+        self.pending.append(obj)
+        self.inner.output(obj)
+
+    def error(self, record: ErrorRecord) -> None:
+        self._flush_output()
+        f = self._fmt()
+        self.lines.append(f.format_error(record) if f else str(record))
+        self.inner.error(record)
+
+    def warning(self, message: str) -> None:
+        self._flush_output()
+        self.lines.append(f"WARNING: {message}")
+        self.inner.warning(message)
+
+    def verbose(self, message: str) -> None:
+        self._flush_output()
+        self.lines.append(f"VERBOSE: {message}")
+        self.inner.verbose(message)
+
+    def text(self) -> str:
+        self._flush_output()
+        return "\n".join(line.rstrip("\n") for line in self.lines)
+
+
+class Runspace:
+    """One session. Not re-entrant: one pipeline runs at a time (like a PowerShell runspace).
+
+    language_mode: "NoLanguage" (the PEP) or "Workstation" (pep run / pep connect).
+    extra_commands: cmdlet classes added to the visible set (tests, and the workstation policy).
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        *,
+        language_mode: str = "NoLanguage",
+        host: HostUI | None = None,
+        user: str | None = None,
+        transcript: bool = True,
+        extra_commands: Iterable[type[Cmdlet]] = (),
+        commands: Iterable[type[Cmdlet]] | None = None,
+        is_terminal: bool = False,
+    ):
+        from cmdlets.registry import pep_cmdlets
+
+        self.env = env
+        self.language_mode = language_mode
+        self.host = host
+        self.user = user or f"{env.stamp.domain.split('.')[0].upper()}\\CloudAdmin"
+        self.is_terminal = is_terminal  # Clear-Host only draws on a terminal
+        self.exit_requested = False
+        self.variables: dict[str, Any] = {}  # workstation mode only
+        visible = list(pep_cmdlets() if commands is None else commands) + list(extra_commands)
+        self._commands: dict[str, type[Cmdlet]] = {}
+        self._aliases: dict[str, type[Cmdlet]] = {}
+        for cls in visible:
+            self._commands[cls.name.lower()] = cls
+            for alias in cls.aliases:
+                self._aliases[alias.lower()] = cls
+        self._busy = threading.Lock()
+        self.transcript = None
+        if transcript:
+            from session.transcript import Transcript
+
+            self.transcript = Transcript(env.state.transcripts, self.user, self.prompt_name)
+
+    # -- policy ----------------------------------------------------------------------------
+    @property
+    def prompt_name(self) -> str:
+        return self.env.stamp.ercs_name
+
+    def visible_commands(self) -> list[type[Cmdlet]]:
+        return sorted(self._commands.values(), key=lambda c: c.name.lower())
+
+    def resolve_command(self, name: str) -> type[Cmdlet] | None:
+        low = name.lower()
+        return self._commands.get(low) or self._aliases.get(low)
+
+    # -- running ---------------------------------------------------------------------------
+    def invoke(
+        self,
+        text: str,
+        sink: StreamSink,
+        *,
+        stop_event: threading.Event | None = None,
+        host: HostUI | None = None,
+    ) -> InvocationResult:
+        """Run one input typed by a user (or sent as a script): parse, check the language mode, run."""
+        counting = _CountingSink(sink)
+        tsink = _TranscriptSink(counting) if self.transcript else counting
+        try:
+            result = self._invoke_text(text, tsink, stop_event, host)
+        finally:
+            if self.transcript:
+                self.transcript.command(text, tsink.text())
+        result.had_errors = result.had_errors or counting.errors > 0
+        return result
+
+    def invoke_calls(
+        self,
+        calls: list[CommandCall],
+        sink: StreamSink,
+        *,
+        stop_event: threading.Event | None = None,
+        host: HostUI | None = None,
+        input: list[Any] | None = None,
+    ) -> InvocationResult:
+        """Run a command-form pipeline whose argument values are already typed (PSRP AddCommand)."""
+        counting = _CountingSink(sink)
+        tsink = _TranscriptSink(counting) if self.transcript else counting
+        try:
+            result = self._run(calls, tsink, stop_event, host, None, input)
+        finally:
+            if self.transcript:
+                self.transcript.command(_describe_calls(calls), tsink.text())
+        result.had_errors = result.had_errors or counting.errors > 0
+        return result
+
+    def _invoke_text(self, text, sink, stop_event, host) -> InvocationResult:
+        from pep.language import ParseError
+
+        try:
+            if self.language_mode == "NoLanguage":
+                from pep.language import to_command_calls
+
+                calls = to_command_calls(text)
+            else:
+                return self._invoke_workstation(text, sink, stop_event, host)
+        except ParseError as e:
+            record = e.to_error_record()
+            hint = getattr(e, "hint", None)
+            if hint:
+                record.hint = hint
+            sink.error(record)
+            return InvocationResult("Failed", True, record)
+        if not calls:
+            return InvocationResult()
+        return self._run(calls, sink, stop_event, host, text, None)
+
+    def _invoke_workstation(self, text, sink, stop_event, host) -> InvocationResult:
+        from pep.language.workstation import run_script  # lands with the workstation issue
+
+        return run_script(self, text, sink, stop_event=stop_event, host=host)
+
+    def _run(self, calls, sink, stop_event, host, text, input) -> InvocationResult:
+        if not self._busy.acquire(blocking=False):
+            record = error_record(
+                "The pipeline was not run because a pipeline is already running. Pipelines cannot be run "
+                "concurrently.", "InvalidOperation", ErrorCategory.InvalidOperation,
+                exception_type="System.Management.Automation.PSInvalidOperationException")
+            sink.error(record)
+            return InvocationResult("Failed", True, record)
+        try:
+            return self._run_locked(calls, sink, stop_event or threading.Event(), host or self.host, text, input)
+        finally:
+            self._busy.release()
+
+    def _run_locked(self, calls, sink, stop_event, host, text, input) -> InvocationResult:
+        from pep.binding import ParameterBindingError, bind
+
+        # Resolve and bind every element before running any (as PowerShell does).
+        bound = []
+        for call in calls:
+            cls = self.resolve_command(call.name)
+            if cls is None:
+                record = error_record(
+                    NOT_RECOGNIZED.format(call.name), "CommandNotFoundException", ErrorCategory.ObjectNotFound,
+                    exception_type="System.Management.Automation.CommandNotFoundException", target=call.name)
+                if text is not None and call.start is not None:
+                    with_position(record, SourcePosition(text, call.start, call.end))
+                sink.error(record)
+                return InvocationResult("Failed", True, record)
+            try:
+                binding = bind(cls, call.arguments, host=host)
+            except ParameterBindingError as e:
+                record = e.to_error_record(cls.name, text)
+                sink.error(record)
+                return InvocationResult("Failed", True, record)
+            except PipelineStoppedError:
+                return InvocationResult("Stopped")
+            bound.append((cls, binding))
+
+        data = input
+        for index, (cls, binding) in enumerate(bound):
+            last = index == len(bound) - 1
+            element_sink = sink if last else _PipeSink(sink)
+            ctx = self._context(cls, binding.common, element_sink, stop_event, host)
+            try:
+                ctx.check_stopped()
+                cls().invoke(ctx, dict(binding.params), data)
+            except TerminatingError as e:
+                sink.error(e.record)
+                return InvocationResult("Failed", True, e.record)
+            except PipelineStoppedError:
+                return InvocationResult("Stopped")
+            except KeyboardInterrupt:
+                stop_event.set()
+                return InvocationResult("Stopped")
+            except Exception as e:  # a bug must still end as an error record, never a traceback
+                log.error("internal error in %s:\n%s", cls.name, traceback.format_exc())
+                _log_internal_error(self.env, cls.name, traceback.format_exc())
+                record = error_record(
+                    f"An internal error occurred in {cls.name}: {type(e).__name__}: {e}",
+                    "InternalError", ErrorCategory.NotSpecified, command=cls.name)
+                sink.error(record)
+                return InvocationResult("Failed", True, record)
+            if not last:
+                data = element_sink.outputs
+        return InvocationResult("Stopped" if stop_event.is_set() else "Completed")
+
+    def _context(self, cls, common: dict[str, Any], sink, stop_event, host) -> CommandContext:
+        ctx = CommandContext(command=cls.name, sink=sink, runspace=self, host=host, stop_event=stop_event)
+        ctx.verbose = bool(common.get("Verbose", False))
+        ctx.debug = bool(common.get("Debug", False))
+        ctx.error_action = common.get("ErrorAction", "Continue")
+        ctx.warning_action = common.get("WarningAction", "Continue")
+        ctx.information_action = common.get("InformationAction", "SilentlyContinue")
+        ctx.whatif = bool(common.get("WhatIf", False))
+        ctx.confirm = bool(common.get("Confirm", False))
+        # Inquire needs a user to ask; with none it behaves as Continue. Suspend/Break have no meaning here.
+        for attr in ("error_action", "warning_action"):
+            if getattr(ctx, attr) in ("Inquire", "Suspend", "Break"):
+                setattr(ctx, attr, "Continue")
+        return ctx
+
+    # -- completion ------------------------------------------------------------------------
+    def complete(self, line: str, cursor: int | None = None) -> list[str]:
+        """Completions for the word under the cursor: command names, -Parameter names, ValidateSet values."""
+        text = line[: len(line) if cursor is None else cursor]
+        words = text.split()
+        current = "" if (not words or text[-1:].isspace()) else words[-1]
+        before = words[:-1] if current else words
+        low = current.lower()
+        if not before:
+            names = [c.name for c in self.visible_commands()]
+            return [n for n in names if n.lower().startswith(low)]
+        cls = self.resolve_command(before[0])
+        if cls is None:
+            return []
+        if current.startswith("-"):
+            used = {w[1:].split(":")[0].lower() for w in before[1:] if w.startswith("-")}
+            names = [p.name for p in cls.all_parameters() if p.name.lower() not in used]
+            return ["-" + n for n in names if n.lower().startswith(low[1:])]
+        if before[-1].startswith("-"):
+            param = _find_by_prefix(cls, before[-1][1:])
+            if param is not None and param.validate_set:
+                prefix = low.split(",")[-1]
+                head = current[: len(current) - len(prefix)]
+                return [head + v for v in param.validate_set if v.lower().startswith(prefix)]
+        return []
+
+    def close(self) -> None:
+        if self.transcript:
+            self.transcript.close()
+            self.transcript = None
+
+
+def _find_by_prefix(cls: type[Cmdlet], typed: str):
+    exact = cls.find_parameter(typed)
+    if exact:
+        return exact
+    matches = [p for p in cls.all_parameters() if p.name.lower().startswith(typed.lower())]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _describe_calls(calls: list[CommandCall]) -> str:
+    """How a command-form pipeline is written into the transcript (values shown, secrets never)."""
+    parts = []
+    for call in calls:
+        words = [call.name]
+        for arg in call.arguments:
+            if arg.parameter is not None:
+                words.append(f"-{arg.parameter}" + (f":{_show(arg.value)}" if arg.colon else ""))
+            else:
+                words.append(_show(arg.value))
+        parts.append(" ".join(words))
+    return " | ".join(parts)
+
+
+def _show(value: Any) -> str:
+    from pep.objects import PSCredential, PSSecureString
+
+    if isinstance(value, PSSecureString):
+        return "System.Security.SecureString"
+    if isinstance(value, PSCredential):
+        return "System.Management.Automation.PSCredential"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_show(v) for v in value)
+    text = str(value)
+    return f"'{text}'" if (" " in text or not text) else text
+
+
+def _log_internal_error(env: Any, command: str, tb: str) -> None:
+    """Keep the traceback for developers in the state directory; users only see the error record."""
+    try:
+        from datetime import datetime
+
+        path = env.state.sub("logs") / "internal-errors.log"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"--- {datetime.now().isoformat()} {command}\n{tb}\n")
+    except OSError:
+        pass

@@ -1,0 +1,160 @@
+"""The `pep` command line (DESIGN.md, "The command-line contract").
+
+    pep                         interactive PEP session on the embedded stamp
+    pep -c "<input>"            run one input; exit 0 if no error record was written, else 1
+    pep --json -c "<input>"     output objects as JSON lines on stdout, error records on stderr
+    pep run FILE.ps1            run a workstation script
+    pep serve [--listen HOST:PORT] [--https] [--auth basic,ntlm,negotiate]
+    pep connect HOST[:PORT] --user USER [--https] [--configuration-name PrivilegedEndpoint]
+    pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S]
+    common flags: --stamp DIR, --state-dir DIR (env PEP_STATE_DIR), --config FILE (env PEP_CONFIG)
+
+Heavy dependencies (Azure SDK, pypsrp, aiohttp) are imported only by the subcommands that need them.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stamp", metavar="DIR", help="stamp directory (default: the embedded stamp)")
+    common.add_argument("--state-dir", metavar="DIR", help="state directory (env PEP_STATE_DIR)")
+    common.add_argument("--config", metavar="FILE", help="configuration file (env PEP_CONFIG)")
+
+    p = argparse.ArgumentParser(
+        prog="pep", parents=[common],
+        description="An emulated Azure Stack Hub privileged endpoint (PEP) session.")
+    p.add_argument("-c", dest="command", metavar="INPUT", help="run one input in a PEP session and exit")
+    p.add_argument("--json", action="store_true", help="with -c: output objects as JSON lines")
+    sub = p.add_subparsers(dest="subcommand", metavar="{run,serve,connect,stamp}")
+
+    run = sub.add_parser("run", parents=[common], help="run a workstation script (.ps1)")
+    run.add_argument("file", metavar="FILE.ps1")
+
+    serve = sub.add_parser("serve", parents=[common], help="serve the PEP over WinRM/PSRP")
+    serve.add_argument("--listen", default=None, metavar="HOST:PORT")
+    serve.add_argument("--https", action="store_true")
+    serve.add_argument("--auth", default="basic,ntlm,negotiate")
+    serve.add_argument("--admin-password-file", metavar="FILE")
+
+    connect = sub.add_parser("connect", parents=[common], help="open a console on a remote PSRP endpoint")
+    connect.add_argument("host", metavar="HOST[:PORT]")
+    connect.add_argument("--user", required=True)
+    connect.add_argument("--https", action="store_true")
+    connect.add_argument("--configuration-name", default="PrivilegedEndpoint")
+    connect.add_argument("--auth", default="negotiate")
+    connect.add_argument("--insecure", action="store_true", help="skip certificate checks (self-signed HTTPS)")
+
+    stamp = sub.add_parser("stamp", parents=[common], help="simulated stamps")
+    stamp_sub = stamp.add_subparsers(dest="stamp_command", metavar="{generate}")
+    gen = stamp_sub.add_parser("generate", help="generate a simulated stamp with logs")
+    gen.add_argument("dir", metavar="DIR")
+    gen.add_argument("--nodes", type=int, default=4)
+    gen.add_argument("--days", type=float, default=2)
+    gen.add_argument("--mb-per-hour", type=float, default=1.0)
+    gen.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"pep: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from session.environment import ConfigError, Environment
+
+    try:
+        env = Environment.from_options(args.stamp, args.state_dir, args.config)
+        if args.stamp:
+            env.stamp  # noqa: B018 - validate the stamp directory before anything starts
+    except ConfigError as e:
+        return _fail(str(e))
+    except (OSError, ValueError, KeyError) as e:
+        return _fail(f"Cannot load the stamp from '{args.stamp}': {e}")
+
+    try:
+        if args.subcommand == "stamp":
+            return _stamp(args)
+        if args.subcommand == "serve":
+            from session.listener.server import main_serve
+
+            return main_serve(env, args)
+        if args.subcommand == "run":
+            from session.bridge import main_run
+
+            return main_run(env, args)
+        if args.subcommand == "connect":
+            from session.bridge import main_connect
+
+            return main_connect(env, args)
+        if args.command is not None:
+            return run_one_shot(env, args.command, as_json=args.json)
+        if args.json:
+            return _fail("--json needs -c INPUT")
+        return run_interactive(env)
+    except KeyboardInterrupt:
+        return 130
+    except ModuleNotFoundError as e:
+        return _fail(f"this part of pep is not available in this build ({e.name})")
+
+
+def _stamp(args) -> int:
+    if args.stamp_command != "generate":
+        return _fail("usage: pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S]", 2)
+    from collector.stampgen import main_generate
+
+    return main_generate(args)
+
+
+def run_one_shot(env, text: str, as_json: bool = False) -> int:
+    """`pep -c`: one input in a fresh PEP session. Ctrl+C stops the command cleanly."""
+    import threading
+
+    from session.runspace import Runspace
+    from pep import formatting
+
+    is_tty = sys.stdout.isatty()
+    sink = formatting.JsonSink(sys.stdout, sys.stderr) if as_json else formatting.ConsoleSink(
+        sys.stdout, sys.stderr, width=_width(), is_tty=is_tty)
+    rs = Runspace(env, is_terminal=is_tty and not as_json)
+    stop = threading.Event()
+    result_box: list = []
+    worker = threading.Thread(
+        target=lambda: result_box.append(rs.invoke(text, sink, stop_event=stop)), daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        worker.join()
+    finally:
+        flush = getattr(sink, "flush", None)
+        if flush:
+            flush()
+        rs.close()
+    result = result_box[0] if result_box else None
+    return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
+
+
+def run_interactive(env) -> int:
+    from session.runspace import Runspace
+    from pep.console import run_console
+
+    rs = Runspace(env, is_terminal=sys.stdout.isatty())
+    try:
+        return run_console(rs)
+    finally:
+        rs.close()
+
+
+def _width() -> int:
+    try:
+        return os.get_terminal_size().columns if sys.stdout.isatty() else 120
+    except OSError:
+        return 120
