@@ -179,6 +179,11 @@ class CommandContext:
         if self.information_action not in ("SilentlyContinue", "Ignore"):
             self.sink.information(message)
 
+    def write_host(self, message: str) -> None:
+        """Write-Host: text for the user's screen. It travels on the information stream (as in
+        PowerShell 5+) and is shown whatever -InformationAction says."""
+        self.sink.information(message)
+
     def write_progress(self, activity: str, status: str, **kwargs: Any) -> None:
         """kwargs: activity_id, parent_id, percent, current_operation, seconds_remaining, completed."""
         self.sink.progress(progress_record(activity, status, **kwargs))
