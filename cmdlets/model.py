@@ -57,6 +57,7 @@ class Parameter:
     help: str = ""
     default: str | None = None  # default as shown in help (text), e.g. "240" or "(Get-Date).AddHours(-4)"
     syntax_type: str | None = None
+    accepts_wildcards: bool = False  # shown as "Accept wildcard characters?" in Get-Help
 
     @property
     def is_switch(self) -> bool:
