@@ -1,0 +1,273 @@
+"""`pep serve`: the PEP over WS-Management + PSRP.
+
+    serve(env, listen="127.0.0.1:5985", https=False, auth=("basic", "ntlm", "negotiate"),
+          admin_password_file=None)                 # blocks until SIGINT/SIGTERM, returns 0
+    ListenerThread(env, https=..., ...).start()    # tests/benchmarks: port 0, .port, .stop()
+
+Python clients: pypsrp's Client.execute_ps wraps the script in `Invoke-Expression ... |
+Out-String -Stream`, which a NoLanguage PEP refuses (Invoke-Expression is not visible). Call the
+PEP with a RunspacePool(configuration_name="PrivilegedEndpoint") and
+PowerShell(pool).add_cmdlet("Get-AzureStackLog").add_parameter(...).invoke().
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import ssl
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterable
+
+from aiohttp import web
+
+from session.accounts import Accounts
+from session.listener.http import WSManHTTP
+from session.listener.runner import Runner
+from session.listener.shells import ShellTable
+from session.state import atomic_write
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AUTH = ("basic", "ntlm", "negotiate")
+
+
+# -- certificate ---------------------------------------------------------------------------------
+def ensure_certificate(state_dir: Path, hostnames: Iterable[str]) -> tuple[Path, Path]:
+    """A self-signed RSA-2048/SHA-256 certificate kept in <state>/listener (made on first start)."""
+    folder = state_dir / "listener"
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    names = list(dict.fromkeys(hostnames))
+    sans: list[x509.GeneralName] = []
+    for n in names:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(n)))
+        except ValueError:
+            sans.append(x509.DNSName(n))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    atomic_write(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()))
+    os.chmod(key_path, 0o600)
+    atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def channel_binding_data(cert_path: Path) -> bytes:
+    """RFC 5929 tls-server-end-point: hash of the DER certificate (SHA-256 for MD5/SHA-1/SHA-256 signatures)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    algo = cert.signature_hash_algorithm
+    name = algo.name if algo is not None else "sha256"
+    if name in ("md5", "sha1"):
+        name = "sha256"
+    digest = hashlib.new(name, cert.public_bytes(serialization.Encoding.DER)).digest()
+    return b"tls-server-end-point:" + digest
+
+
+# -- assembly ------------------------------------------------------------------------------------
+class Listener:
+    """Everything one listener owns; `start()`/`stop()` run on an asyncio loop."""
+
+    def __init__(self, env: Any, *, https: bool = False, auth: Iterable[str] = DEFAULT_AUTH,
+                 admin_password_file: str | os.PathLike | None = None, idle_timeout: float | None = None,
+                 keepalive_timeout: float | None = None, workers: int | None = None,
+                 runspace_factory: Any = None):
+        self.env = env
+        self.https = https
+        self.auth = {a.strip().lower() for a in auth if a.strip()}
+        unknown = self.auth - set(DEFAULT_AUTH)
+        if unknown:
+            raise ValueError(f"Unknown authentication method(s): {', '.join(sorted(unknown))}. Use basic, ntlm, negotiate.")
+        stamp = env.stamp
+        self.machine = stamp.ercs_name
+        domain = stamp.definition.get("domain_fqdn") or stamp.domain
+        self.accounts = Accounts(env.state, domain)
+        self.generated_password = self.accounts.ensure_admin(admin_password_file)
+        self.idle_timeout = float(idle_timeout if idle_timeout is not None else env.setting("listener.idle_timeout_seconds", 7200))
+        # Keep connections (and their NTLM sealing keys) alive well past any idle gap a client may have.
+        self.keepalive_timeout = float(keepalive_timeout if keepalive_timeout is not None
+                                       else env.setting("listener.keepalive_seconds", max(3600.0, self.idle_timeout)))
+        self.executor = ThreadPoolExecutor(max_workers=workers or int(env.setting("listener.workers", 64)),
+                                           thread_name_prefix="pep-pipeline")
+        factory = runspace_factory or self._default_runspace
+        self.runner = Runner(factory, self.executor)
+        self.table = ShellTable(self.runner, machine=self.machine, idle_timeout=self.idle_timeout,
+                                on_shell_closed=self._shell_closed)
+        self.ssl_context: ssl.SSLContext | None = None
+        cbt = None
+        if https:
+            cert = env.setting("listener.certificate")
+            key = env.setting("listener.key")
+            if cert and key:
+                cert_path, key_path = Path(cert), Path(key)
+            else:
+                cert_path, key_path = ensure_certificate(env.state.path, ["localhost", "127.0.0.1", self.machine, socket.gethostname()])
+            self.cert_path = cert_path
+            self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.ssl_context.load_cert_chain(str(cert_path), str(key_path))
+            cbt = channel_binding_data(cert_path)
+        self.http = WSManHTTP(self.table, self.accounts, https=https, auth=self.auth, cbt=cbt, machine=self.machine)
+        self._runner: web.AppRunner | None = None
+        self._reaper: asyncio.Task | None = None
+        self.port: int | None = None
+        self.host: str | None = None
+
+    def _default_runspace(self, shell: Any, host: Any) -> Any:
+        from session.runspace import Runspace
+
+        return Runspace(self.env, host=host, user=shell.owner)
+
+    def _shell_closed(self, shell: Any) -> None:
+        loop = asyncio.get_running_loop()
+
+        async def close_runspace() -> None:
+            tasks = [c.task for c in list(shell.commands.values()) if c.task is not None]
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            async with shell.run_lock:
+                if shell.runspace is not None and hasattr(shell.runspace, "close"):
+                    await loop.run_in_executor(self.executor, shell.runspace.close)
+
+        loop.create_task(close_runspace())
+
+    async def start(self, host: str = "127.0.0.1", port: int = 5985) -> int:
+        app = self.http.app()
+        self._runner = web.AppRunner(app, keepalive_timeout=self.keepalive_timeout, access_log=None,
+                                     handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, ssl_context=self.ssl_context, backlog=256, reuse_address=True)
+        await site.start()
+        sock = site._server.sockets[0]  # the bound port when 0 was asked for
+        self.host, self.port = host, sock.getsockname()[1]
+        self._reaper = asyncio.get_running_loop().create_task(self._reap())
+        return self.port
+
+    async def _reap(self) -> None:
+        period = max(0.5, min(60.0, self.idle_timeout / 4))
+        while True:
+            await asyncio.sleep(period)
+            try:
+                self.table.reap()
+            except Exception:  # pragma: no cover
+                log.exception("reaper")
+
+    async def stop(self) -> None:
+        if self._reaper:
+            self._reaper.cancel()
+        for shell in list(self.table.shells.values()):
+            self.table.close_shell(shell)
+        if self._runner:
+            await self._runner.cleanup()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}/wsman"
+
+
+def parse_listen(listen: str, https: bool) -> tuple[str, int]:
+    default_port = 5986 if https else 5985
+    if not listen:
+        return "127.0.0.1", default_port
+    if listen.startswith("["):  # [::1]:5985
+        host, _, port = listen[1:].partition("]")
+        return host, int(port.lstrip(":") or default_port)
+    if listen.count(":") == 1:
+        host, port = listen.split(":")
+        return host or "0.0.0.0", int(port)
+    if listen.isdigit():
+        return "127.0.0.1", int(listen)
+    return listen, default_port
+
+
+def serve(env: Any, listen: str = "127.0.0.1:5985", https: bool = False, auth: Iterable[str] = DEFAULT_AUTH,
+          admin_password_file: str | os.PathLike | None = None, out: Any = None) -> int:
+    """Run the listener until SIGINT/SIGTERM. Prints the URL (and a generated password, once)."""
+    out = out or sys.stdout
+    host, port = parse_listen(listen, https)
+    listener = Listener(env, https=https, auth=auth, admin_password_file=admin_password_file)
+
+    async def main() -> None:
+        await listener.start(host, port)
+        print(f"Listening on {listener.url} (configuration PrivilegedEndpoint; auth: "
+              f"{', '.join(sorted(listener.auth if https else listener.auth - {'basic'}))})", file=out, flush=True)
+        if listener.generated_password:
+            print(f"Created account {listener.accounts.netbios}\\CloudAdmin with password: {listener.generated_password}\n"
+                  f"(shown once; set PEP_ADMIN_PASSWORD or --admin-password-file to choose it)", file=out, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await stop.wait()
+        await listener.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+class ListenerThread:
+    """A listener on its own event loop in a daemon thread (tests, benchmarks)."""
+
+    def __init__(self, env: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: Any):
+        self.listener = Listener(env, **kwargs)
+        self._host, self._port = host, port
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="pep-listener", daemon=True)
+
+    def start(self) -> "ListenerThread":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.listener.start(self._host, self._port), self.loop).result(30)
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.listener.port or 0
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """Run fn(*args) on the listener's loop and return its result (inspect state from tests)."""
+        async def run():
+            return fn(*args)
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(30)
+
+    def stop(self) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self.listener.stop(), self.loop).result(30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> "ListenerThread":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,160 @@
+"""From a runspace's streams to a psrpcore ServerPipeline, and host prompts back to the client.
+
+The runspace runs in a worker thread; psrpcore objects live on the event loop. Every write is
+posted to the loop in order (call_soon_threadsafe keeps FIFO order), applied to the pipeline,
+and pumped into the command's Receive queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from psrpcore import ServerHostRequestor
+from psrpcore.types import FieldDescription, PSInvocationState, PSRPMessageType
+
+from pep.pipeline import PromptField
+
+log = logging.getLogger(__name__)
+
+
+class PipelineSink:
+    """A StreamSink writing to one command's ServerPipeline.
+
+    The runspace writes a terminating error to the error stream *and* returns it; on the wire
+    PowerShell sends it only as the Failed state's ExceptionAsErrorRecord (clients add it to
+    their error stream themselves). So the most recent error is held back one step and dropped
+    at the end when it is the terminating one.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, cmd: Any):
+        self.loop = loop
+        self.cmd = cmd
+        self._pending_error: Any = None
+
+    # -- StreamSink (worker thread) -------------------------------------------------------
+    def output(self, obj: Any) -> None:
+        self._post(self._write_output, obj)
+
+    def error(self, record: Any) -> None:
+        self._post(self._hold_error, record)
+
+    def warning(self, message: str) -> None:
+        self._post(lambda m: self.cmd.pipe.write_warning(str(m)), message)
+
+    def verbose(self, message: str) -> None:
+        self._post(lambda m: self.cmd.pipe.write_verbose(str(m)), message)
+
+    def debug(self, message: str) -> None:
+        self._post(lambda m: self.cmd.pipe.write_debug(str(m)), message)
+
+    def information(self, message: Any) -> None:
+        self._post(lambda m: self.cmd.pipe.write_information(m, source=""), message)
+
+    def progress(self, record: Any) -> None:
+        self._post(self._write_progress, record)
+
+    # -- loop side ----------------------------------------------------------------------------
+    def _post(self, fn, arg) -> None:
+        self.loop.call_soon_threadsafe(self._apply, fn, arg)
+
+    def _apply(self, fn, arg) -> None:
+        if self.cmd.done or self.cmd.pipe.state != PSInvocationState.Running:
+            return
+        try:
+            if fn is not self._hold_error:
+                self._flush_error()
+            fn(arg)
+        except Exception as e:  # a value psrpcore cannot serialise must not kill the pipeline
+            log.warning("cannot send %r on %s: %s", type(arg).__name__, self.cmd.id, e)
+        self.cmd.shell.pump()
+
+    def _write_output(self, obj: Any) -> None:
+        self.cmd.pipe.write_output(obj)
+
+    def _hold_error(self, record: Any) -> None:
+        self._flush_error()
+        self._pending_error = record
+
+    def _flush_error(self) -> None:
+        record, self._pending_error = self._pending_error, None
+        if record is not None:
+            record.serialize_extended_info = getattr(record, "InvocationInfo", None) is not None
+            self.cmd.pipe.prepare_message(record, message_type=PSRPMessageType.ErrorRecord)
+
+    def _write_progress(self, rec: Any) -> None:
+        self.cmd.pipe.write_progress(
+            rec.Activity, rec.ActivityId, rec.StatusDescription,
+            current_operation=rec.CurrentOperation, parent_activity_id=rec.ParentActivityId,
+            percent_complete=rec.PercentComplete, record_type=rec.RecordType,
+            seconds_remaining=rec.SecondsRemaining,
+        )
+
+    def settle(self, terminating_error: Any) -> None:
+        """On the loop, before the final state: send the held-back error unless it is the terminating one."""
+        if self._pending_error is not None and self._pending_error is terminating_error:
+            self._pending_error = None
+        if self.cmd.pipe.state == PSInvocationState.Running:
+            try:
+                self._flush_error()
+            except Exception as e:
+                log.warning("cannot send error record on %s: %s", self.cmd.id, e)
+
+
+_TYPE_NAMES = {
+    "System.String": "String",
+    "System.Management.Automation.PSCredential": "PSCredential",
+    "System.Security.SecureString": "SecureString",
+}
+
+
+class RemoteHost:
+    """HostUI for a shell whose client brought a host: mandatory-parameter prompts become PSRP
+    Prompt host calls on the running pipeline. Called from the worker thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, shell: Any, timeout: float = 600.0):
+        self.loop = loop
+        self.shell = shell
+        self.timeout = timeout
+        self.current = threading.local()
+
+    def prompt_for_parameters(self, command: str, fields: list[PromptField]) -> dict[str, Any] | None:
+        cmd = getattr(self.current, "cmd", None)
+        if cmd is None:
+            return None
+        fut = asyncio.run_coroutine_threadsafe(self._prompt(cmd, command, fields), self.loop)
+        try:
+            return fut.result(self.timeout)
+        except Exception:
+            fut.cancel()
+            return None
+
+    def read_line(self, prompt: str, secure: bool = False) -> str | None:
+        return None
+
+    async def _prompt(self, cmd: Any, command: str, fields: list[PromptField]) -> dict[str, Any] | None:
+        if cmd.done or cmd.pipe.state != PSInvocationState.Running:
+            return None
+        descriptions = []
+        for f in fields:
+            full = f.type_name + ("[]" if f.is_array else "")
+            descriptions.append(FieldDescription(
+                Name=f.name, Label="", HelpMessage=f.help or None, IsMandatory=True,
+                ParameterTypeName=_TYPE_NAMES.get(f.type_name, f.type_name.rsplit(".", 1)[-1]) + ("[]" if f.is_array else ""),
+                ParameterTypeFullName=full,
+                ParameterAssemblyFullName=full,
+                DefaultValue=None, Attributes=[],
+            ))
+        ci = ServerHostRequestor(cmd.pipe).prompt(
+            f"cmdlet {command} at command pipeline position 1",
+            "Supply values for the following parameters:",
+            descriptions,
+        )
+        fut = self.loop.create_future()
+        self.shell.host_calls[ci] = fut
+        self.shell.pump()
+        event = await fut
+        if event.error is not None or not isinstance(event.result, dict):
+            return None
+        return dict(event.result)
