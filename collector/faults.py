@@ -1,0 +1,43 @@
+"""Fault injection from configuration (tests and demos; never a cmdlet parameter, DESIGN rule 2).
+
+    "faults": {
+      "unreachable_hosts": ["azs-xrp02"],          # listing and reading fail as WinRM would
+      "slow_hosts": {"azs-xrp01": 2.0},            # seconds of delay per listing and per file opened
+      "unreadable_files": ["azs-xrp01/URP/Logs/URP.1.log", "*/ECE/Logs/*"],  # fnmatch on host/Role/relpath
+      "destination_full_after_mb": 5               # FolderSink: the disk fills after this many MB (0: full)
+    }
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Faults:
+    unreachable_hosts: frozenset[str] = frozenset()
+    slow_hosts: dict[str, float] = field(default_factory=dict)
+    unreadable_files: tuple[str, ...] = ()
+    destination_full_after_mb: float | None = None
+
+    @classmethod
+    def from_env(cls, env: Any) -> "Faults":
+        get = env.setting if env is not None else (lambda k, d=None: d)
+        full = get("faults.destination_full_after_mb")
+        return cls(
+            unreachable_hosts=frozenset(h.lower() for h in (get("faults.unreachable_hosts") or [])),
+            slow_hosts={k.lower(): float(v) for k, v in (get("faults.slow_hosts") or {}).items()},
+            unreadable_files=tuple(get("faults.unreadable_files") or ()),
+            destination_full_after_mb=None if full is None else float(full),
+        )
+
+    def unreachable(self, host: str) -> bool:
+        return host.lower() in self.unreachable_hosts
+
+    def delay(self, host: str) -> float:
+        return self.slow_hosts.get(host.lower(), 0.0)
+
+    def unreadable(self, host: str, unit: str, relpath: str) -> bool:
+        key = f"{host}/{unit}/{relpath}"
+        return any(fnmatch.fnmatchcase(key.lower(), p.lower()) for p in self.unreadable_files)

@@ -1,0 +1,90 @@
+"""The folder destination (-OutputPath, and the default folder when no destination is given).
+
+A file becomes visible under its final name only once complete: it is copied to a hidden
+`.<name>.partial`, fsynced, then renamed. Honours the `faults.destination_full_after_mb` fault.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from pathlib import Path
+from typing import Callable
+
+from collector.sinks.base import DestinationError
+
+_CHUNK = 1 << 20
+
+
+class FolderSink:
+    def __init__(self, root: str | Path, full_after_mb: float | None = None):
+        self.root = Path(root)
+        self.description = str(self.root)
+        self.bundle: Path | None = None
+        self._limit = None if full_after_mb is None else int(full_after_mb * 1048576)
+        self._written = 0
+        self._mutex = threading.Lock()
+
+    def preflight(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            marker = self.root / f".azs-pep-preflight-{os.getpid()}"
+            if self._limit == 0:
+                raise OSError(errno.ENOSPC, "There is not enough space on the disk.")
+            marker.write_bytes(b"ok")
+            marker.unlink()
+        except OSError as e:
+            raise DestinationError(
+                f"Cannot write to the output path '{self.root}': {e.strerror or e}", "OutputPathNotWritable",
+                "WriteError") from None
+
+    def open_bundle(self, bundle_name: str) -> str:
+        self.bundle = self.root / bundle_name
+        self.bundle.mkdir(parents=True, exist_ok=True)
+        return str(self.bundle)
+
+    def has(self, relpath: str, size: int) -> bool:
+        assert self.bundle is not None
+        p = self.bundle / relpath
+        return p.is_file() and p.stat().st_size == size
+
+    def deliver(self, local_path: Path, relpath: str, progress: Callable[[int], None] | None = None,
+                stop: threading.Event | None = None) -> None:
+        assert self.bundle is not None
+        dest = self.bundle / relpath
+        tmp = dest.with_name(f".{dest.name}.partial")
+        size = os.path.getsize(local_path)
+        with self._mutex:
+            if self._limit is not None and self._written + size > self._limit:
+                raise DestinationError(
+                    f"Cannot copy '{relpath}' to '{self.bundle}': There is not enough space on the disk.",
+                    "DestinationFull", "WriteError")
+            self._written += size
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(local_path, "rb") as src, open(tmp, "wb") as out:
+                while True:
+                    if stop is not None and stop.is_set():
+                        raise DestinationError("Delivery stopped.", "DeliveryStopped", "OperationStopped")
+                    block = src.read(_CHUNK)
+                    if not block:
+                        break
+                    out.write(block)
+                    if progress:
+                        progress(len(block))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dest)
+        except OSError as e:
+            raise DestinationError(f"Cannot copy '{relpath}' to '{self.bundle}': {e.strerror or e}",
+                                   "DestinationWriteFailed", "WriteError") from None
+        finally:
+            if tmp.exists():
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        pass
+

@@ -1,0 +1,88 @@
+"""Where logs come from: the folders of a generated stamp (`hosts/<host>/<Role>/...`), seen as the
+engine would see a remote host. This is the I/O edge; faults from configuration are applied here.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+from collector.faults import Faults
+from collector.logkinds import Listed
+from collector.stampgen import HOSTS_DIR
+from collector.timefmt import first_record_time
+
+HEAD_BYTES = 4096
+
+
+class HostUnreachable(Exception):
+    def __init__(self, host: str):
+        super().__init__(
+            f"Connecting to remote server {host} failed with the following error message : WinRM cannot complete "
+            "the operation. Verify that the specified computer name is valid, that the computer is accessible over "
+            "the network, and that a firewall exception for the WinRM service is enabled and allows access from "
+            "this computer."
+        )
+        self.host = host
+
+
+class FileUnreadable(Exception):
+    pass
+
+
+class StampSource:
+    def __init__(self, root: Path, faults: Faults | None = None):
+        self.root = Path(root)
+        self.faults = faults or Faults()
+
+    def unit_dir(self, host: str, unit: str) -> Path:
+        return self.root / HOSTS_DIR / host / unit
+
+    def reachable(self, host: str) -> bool:
+        return not self.faults.unreachable(host)
+
+    def list_unit(self, host: str, unit: str) -> list[Listed]:
+        """Every file of one role on one host (names, sizes, last-write times; no content)."""
+        if self.faults.unreachable(host):
+            raise HostUnreachable(host)
+        self._slow(host)
+        base = self.unit_dir(host, unit)
+        out: list[Listed] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            rel_dir = os.path.relpath(dirpath, base)
+            for name in sorted(filenames):
+                st = os.stat(os.path.join(dirpath, name))
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+                mtime = datetime.fromtimestamp(st.st_mtime_ns // 1_000_000 / 1000, timezone.utc)
+                out.append(Listed(rel, st.st_size, mtime))
+        return out
+
+    def first_record_time(self, host: str, unit: str, f: Listed) -> datetime | None:
+        """Read only the first few KB of a text log for its first record time."""
+        if self.faults.unreadable(host, unit, f.relpath):
+            return None
+        try:
+            with open(self.unit_dir(host, unit) / f.relpath, "rb") as fh:
+                return first_record_time(fh.read(HEAD_BYTES))
+        except OSError:
+            return None
+
+    def open(self, host: str, unit: str, relpath: str) -> BinaryIO:
+        if self.faults.unreachable(host):
+            raise HostUnreachable(host)
+        self._slow(host)
+        path = self.unit_dir(host, unit) / relpath
+        if self.faults.unreadable(host, unit, relpath):
+            raise FileUnreadable(f"Access to the path '\\\\{host}\\{unit}\\{relpath.replace('/', chr(92))}' is denied.")
+        try:
+            return open(path, "rb")
+        except OSError as e:
+            raise FileUnreadable(f"Cannot read '\\\\{host}\\{unit}\\{relpath.replace('/', chr(92))}': {e.strerror}") from None
+
+    def _slow(self, host: str) -> None:
+        d = self.faults.delay(host)
+        if d:
+            time.sleep(d)
