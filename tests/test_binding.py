@@ -688,3 +688,47 @@ def test_no_value_marker_is_not_a_value():
     # `-OutputPath:` arriving with colon but no value binds $null (the language reports the parse error)
     item = CommandArgument(parameter="OutputPath", value=NO_VALUE, colon=True)
     assert bind(GetAzureStackLog, [item]).params == {"OutputPath": None}
+
+
+# -- robustness: whatever arrives, the answer is a binding or a PowerShell error ------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**30, max_value=10**30),
+                     st.floats(allow_nan=True), st.text(max_size=30),
+                     st.sampled_from(["11/25/2026", "2026-11-25T08:00Z", "0x1f", "1kb", "File", "-x", "9" * 5000]))
+_values = st.one_of(_scalars, st.lists(_scalars, max_size=4))
+_names = st.one_of(st.text(max_size=12), st.sampled_from(
+    ["F", "From", "FilterByRole", "Verbose", "ea", "D", "S", "scs", "Span", "WhatIf", "-", "TimeOut", "Node"]))
+_arguments = st.lists(st.one_of(
+    st.builds(lambda v: CommandArgument(value=v), _values),
+    st.builds(lambda n: CommandArgument(parameter=n), _names),
+    st.builds(lambda n, v: CommandArgument(parameter=n, value=v, colon=True), _names, _values),
+), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cls=st.sampled_from([GetAzureStackLog, GetClusterLog, GetThing, NewThing]), items=_arguments,
+       with_host=st.booleans())
+def test_bind_never_raises_anything_but_binding_errors(cls, items, with_host):
+    host = FakeHost(answers={"Name": "n", "Count": "1", "Id": "2"}) if with_host else None
+    try:
+        result = bind(cls, items, host=host)
+    except ParameterBindingError as e:
+        record = e.to_error_record(cls.name, "x" * 200)
+        assert record.FullyQualifiedErrorId == f"{e.error_id},{cls.name}"
+        assert e.message
+    else:
+        names = {p.name for p in cls.parameters}
+        assert set(result.params) <= names
+        assert result.parameter_set in cls.parameter_sets()
+
+
+def test_missing_argument_names_the_declared_type():
+    # the real PEP declares most parameters as Object; the message shows the declared type
+    class Declared(Cmdlet):
+        name = "Get-AzureStackLog"
+        parameters = (Parameter("FromDate", "datetime", syntax_type="object"),)
+    e = failure(Declared, "-FromDate")
+    assert e.message == ("Missing an argument for parameter 'FromDate'. Specify a parameter of type 'System.Object' "
+                         "and try again.")

@@ -37,8 +37,11 @@ def convert_value(value: Any, parameter: Parameter, host: Any = None) -> Any:
     try:
         return _convert(value, parameter, host)
     except ConversionFailed as e:
-        raise ParameterBindingError.make(
-            "ParameterArgumentTransformationError", parameter=parameter.name, inner=str(e)) from None
+        inner = str(e)
+    except (OverflowError, ValueError, TypeError, ArithmeticError):
+        # out-of-range ticks, digit-length limits, ...: still a PowerShell error, never a traceback
+        inner = _cast_message(value, TYPES.get(parameter.type, parameter.type))
+    raise ParameterBindingError.make("ParameterArgumentTransformationError", parameter=parameter.name, inner=inner)
 
 
 def _convert(value: Any, parameter: Parameter, host: Any) -> Any:
@@ -103,7 +106,10 @@ def ps_text(value: Any) -> str:
         return "System.Management.Automation.PSCredential"
     if isinstance(value, PSSecureString):
         return "System.Security.SecureString"
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # an integer past Python's str() digit limit
+        return ps_type_name(value)
 
 
 def _float_text(value: float) -> str:

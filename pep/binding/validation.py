@@ -91,7 +91,10 @@ def _validate_element(value: Any, p: Parameter) -> Any:
 
 @lru_cache(maxsize=256)
 def _pattern(pattern: str) -> re.Pattern:
-    return re.compile(pattern, re.IGNORECASE)  # ValidatePattern's default RegexOptions.IgnoreCase
+    # .NET spells named groups (?<n>...) and \k<n>; Python wants (?P<n>...) and (?P=n).
+    python = re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern)
+    python = re.sub(r"\\k<([A-Za-z_]\w*)>", r"(?P=\1)", python)
+    return re.compile(python, re.IGNORECASE)  # ValidatePattern's default RegexOptions.IgnoreCase
 
 
 def _fail(name: str, inner: str) -> None:
