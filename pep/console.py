@@ -1,0 +1,314 @@
+"""The interactive PEP console: a cmd2 shell whose every line goes to a session.runspace.Runspace.
+
+cmd2 gives us the prompt_toolkit line editor, history and completion plumbing; everything of its
+own that could reach Python or the operating system (shell, py, run_pyscript, edit, alias, macro,
+set, shortcuts such as `!`, redirection to files) is switched off, and no typed line is ever parsed
+by cmd2: onecmd_plus_hooks hands the raw text to the runspace.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import sys
+import threading
+from typing import Any, TextIO
+
+import cmd2
+from cmd2 import CompletionItem, Completions
+
+from pep.formatting import ConsoleSink
+from pep.objects import ErrorCategory, error_record
+from pep.pipeline import PipelineStoppedError, PromptField
+
+log = logging.getLogger("pep.console")
+
+CONTINUATION_PROMPT = ">> "
+
+
+# -- PowerShell's "is this input finished?" ------------------------------------------------------
+
+def needs_more_input(text: str) -> bool:
+    """True when PowerShell's console would show '>>' and keep reading: an open bracket, string,
+    here-string or block comment, or a line ending in a backtick or a pipe."""
+    stack: list[str] = []
+    i, n = 0, len(text)
+    closers = {"{": "}", "(": ")", "[": "]"}
+    while i < n:
+        c = text[i]
+        if c == "`":
+            i += 2
+            continue
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end == -1 else end
+            continue
+        if text.startswith("<#", i):
+            end = text.find("#>", i + 2)
+            if end == -1:
+                return True
+            i = end + 2
+            continue
+        if text.startswith('@"', i) or text.startswith("@'", i):
+            quote = text[i + 1]
+            rest = text[i + 2:]
+            if rest.strip(" \t") == "" or rest.lstrip(" \t").startswith(("\n", "\r")):
+                end = text.find("\n" + quote + "@", i)
+                if end == -1:
+                    return True
+                i = end + 3
+                continue
+        if c in "\"'":
+            j = i + 1
+            while True:
+                if j >= n:
+                    return True
+                if c == '"' and text[j] == "`":
+                    j += 2
+                    continue
+                if text[j] == c:
+                    if j + 1 < n and text[j + 1] == c:  # doubled quote is an escaped quote
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+            continue
+        if c in closers:
+            stack.append(closers[c])
+        elif c in ")}]":
+            if stack and stack[-1] == c:
+                stack.pop()
+        i += 1
+    if stack:
+        return True
+    stripped = text.rstrip(" \t")
+    return stripped.endswith("`") or stripped.endswith("|") and not stripped.endswith("||")
+
+
+# -- the host: PowerShell's mandatory-parameter prompt ----------------------------------------------
+
+class ConsoleHost:
+    """HostUI for the console: 'Supply values for the following parameters:' read from the terminal.
+
+    Called from the worker thread that runs the command; a Ctrl+C (the console's stop event) ends
+    the prompt and the command."""
+
+    def __init__(self, console: "PepConsole"):
+        self.console = console
+
+    def _write(self, text: str) -> None:
+        out = self.console.stdout
+        out.write(text)
+        out.flush()
+
+    def read_line(self, prompt: str, secure: bool = False) -> str | None:
+        self._write(prompt)
+        stdin = self.console.stdin
+        fd = _fileno(stdin)
+        old = None
+        if secure and fd is not None and os.isatty(fd):
+            import termios
+
+            old = termios.tcgetattr(fd)
+            new = termios.tcgetattr(fd)
+            new[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSADRAIN, new)
+        try:
+            while fd is not None:
+                if self.console.stop_requested():
+                    raise PipelineStoppedError("The pipeline has been stopped.")
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if ready:
+                    break
+            line = stdin.readline()
+        finally:
+            if old is not None:
+                import termios
+
+                termios.tcsetattr(fd, termios.TCSADRAIN, old)
+                self._write("\n")
+        if not line:
+            return None
+        return line.rstrip("\r\n")
+
+    def prompt_for_parameters(self, command: str, fields: list[PromptField]) -> dict[str, Any] | None:
+        from pep.objects import PSCredential, PSSecureString
+
+        self._write(f"cmdlet {command} at command pipeline position 1\nSupply values for the following parameters:\n")
+        answers: dict[str, Any] = {}
+        for field in fields:
+            if field.is_array:
+                values = []
+                while True:
+                    line = self.read_line(f"{field.name}[{len(values)}]: ")
+                    if line is None:
+                        return None
+                    if line == "":
+                        break
+                    values.append(line)
+                answers[field.name] = values
+                continue
+            if field.type_name.endswith("PSCredential"):
+                user = self.read_line(f"{field.name}\nUser: ")
+                password = self.read_line(f"Password for user {user}: ", secure=True) if user else None
+                if user is None or password is None:
+                    return None
+                answers[field.name] = PSCredential(UserName=user, Password=PSSecureString(password))
+                continue
+            line = self.read_line(f"{field.name}: ", secure=field.secure)
+            if line is None:
+                return None
+            answers[field.name] = PSSecureString(line) if field.secure else line
+        return answers
+
+
+def _fileno(stream: TextIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+# -- the console ----------------------------------------------------------------------------------
+
+class PepConsole(cmd2.Cmd):
+    """A PEP session at a terminal. Every line goes to the runspace; cmd2's built-ins are gone."""
+
+    # cmd2 only dispatches to callable do_* attributes: None removes the built-in for good.
+    do_shell = do_edit = do_set = do_shortcuts = do_run_pyscript = do_run_script = None
+    do__relative_run_script = do_history = do_py = do_ipy = do_help = do_quit = None
+
+    def __init__(self, runspace: Any, stdin: TextIO | None = None, stdout: TextIO | None = None,
+                 stderr: TextIO | None = None):
+        super().__init__(
+            stdin=stdin, stdout=stdout, shortcuts={}, terminators=[], allow_cli_args=False,
+            allow_redirection=False, allow_clipboard=False, auto_suggest=False, include_py=False,
+            include_ipy=False, persistent_history_file="", startup_script="",
+        )
+        # alias and macro attach subcommands during __init__, so they can only go afterwards
+        self.do_alias = None
+        self.do_macro = None
+        self.rs = runspace
+        self.stderr = stderr or sys.stderr
+        self.prompt = f"[{runspace.prompt_name}]: PS> "
+        self.continuation_prompt = CONTINUATION_PROMPT
+        self.main_session.lexer = None  # cmd2's lexer colours by its own command table, not ours
+        self.host = ConsoleHost(self)
+        self._stop: threading.Event | None = None
+        self._at_eof = False
+        self.exit_code = 0
+
+    # -- input ----------------------------------------------------------------------------
+    def _read_command_line(self, prompt: str) -> str:
+        # cmd2 turns EOF into the line "_eof"; remember it was a real EOF, not typed text
+        try:
+            return super()._read_command_line(prompt)
+        except EOFError:
+            self._at_eof = True
+            raise
+
+    def onecmd_plus_hooks(self, line: str, *, add_to_history: bool = True,
+                          raise_keyboard_interrupt: bool = False, py_bridge_call: bool = False) -> bool:
+        """Run one input through the runspace; True ends the session."""
+        if self._at_eof:
+            self.poutput("")
+            return True
+        text = line
+        try:
+            while needs_more_input(text):
+                try:
+                    more = self.read_input(CONTINUATION_PROMPT)
+                except EOFError:
+                    break
+                if more.strip() == "":  # an empty line ends a multi-line input, as in PowerShell
+                    break
+                text += "\n" + more
+        except KeyboardInterrupt:
+            return False  # Ctrl+C at '>>' abandons the whole input
+        if not text.strip():
+            return False
+        if text.strip().lower() == "exit":  # a keyword the host handles: leave the session
+            return True
+        self.run_input(text)
+        return bool(getattr(self.rs, "exit_requested", False))
+
+    # -- running ----------------------------------------------------------------------------
+    def stop_requested(self) -> bool:
+        stop = self._stop
+        return stop is not None and stop.is_set()
+
+    def run_input(self, text: str) -> Any:
+        """Run `text` on a worker thread so Ctrl+C can stop it; render its streams as 5.1 does."""
+        is_tty = _isatty(self.stdout)
+        width = shutil.get_terminal_size((120, 40)).columns if is_tty else 120
+        sink = ConsoleSink(self.stdout, self.stderr, width=width, is_tty=is_tty)
+        stop = threading.Event()
+        box: list[Any] = []
+
+        def work() -> None:
+            try:
+                box.append(self.rs.invoke(text, sink, stop_event=stop, host=self.host))
+            except Exception as e:  # a bug ends as an error record, never a traceback on the console
+                log.debug("runspace failed on input %r", text, exc_info=True)
+                sink.error(error_record(f"An internal error occurred: {type(e).__name__}: {e}",
+                                        "InternalError", ErrorCategory.NotSpecified))
+                box.append(None)
+
+        worker = threading.Thread(target=work, name="pep-pipeline", daemon=True)
+        self._stop = stop
+        worker.start()
+        try:
+            while worker.is_alive():
+                try:
+                    worker.join(0.05)
+                except KeyboardInterrupt:
+                    stop.set()
+        finally:
+            self._stop = None
+            try:
+                sink.flush()
+            except KeyboardInterrupt:
+                pass
+        return box[0] if box else None
+
+    def sigint_handler(self, signum: int, frame: Any) -> None:
+        # While a command runs, Ctrl+C asks it to stop; the worker returns and we are back at the prompt.
+        stop = self._stop
+        if stop is not None:
+            stop.set()
+            return
+        super().sigint_handler(signum, frame)
+
+    # -- completion ---------------------------------------------------------------------------
+    def complete(self, text: str, line: str, begidx: int, endidx: int, custom_settings: Any = None) -> Completions:
+        """Command names, -Parameter names and ValidateSet values from the runspace (any case)."""
+        try:
+            words = self.rs.complete(line[:endidx], endidx)
+        except Exception:
+            log.debug("completion failed for %r", line, exc_info=True)
+            return Completions()
+        low = text.lower()
+        items = [CompletionItem(w) for w in words if w.lower().startswith(low)]
+        return Completions(items=items)
+
+    def completedefault(self, *args: Any) -> Completions:
+        return Completions()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def run_console(runspace: Any, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Run the interactive console on `runspace` until exit, Exit-PSSession or Ctrl+D; returns the exit code."""
+    console = PepConsole(runspace, stdin=stdin, stdout=stdout)
+    try:
+        console.cmdloop()
+    except KeyboardInterrupt:
+        pass
+    return 0
