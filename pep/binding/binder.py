@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmdlets.model import COMMON_PARAMETER_NAMES, Cmdlet, Parameter
+from cmdlets.model import COMMON_PARAMETER_NAMES, TYPES, Cmdlet, Parameter
 from pep.binding.conversion import convert_value, ps_text
 from pep.binding.errors import ParameterBindingError
 from pep.binding.validation import validate_value
@@ -115,8 +115,6 @@ def _as_value(arg: CommandArgument) -> Any:
 
 
 def _declared_type(p: Parameter) -> str:
-    from cmdlets.model import TYPES
-
     kind = p.syntax_type or p.type
     return TYPES.get(kind, kind)
 
