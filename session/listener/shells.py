@@ -46,6 +46,35 @@ log = logging.getLogger(__name__)
 CHUNK = 32 * 1024  # bytes of PSRP fragments per <rsp:Stream>
 
 
+class _Pool(ServerRunspacePool):
+    """psrpcore's server pool, tolerant of pypsrp spelling the call id `CI` (PowerShell's own
+    deserialiser ignores case; psrpcore reads `ci` only)."""
+
+    @staticmethod
+    def _fix_ci(event: Any) -> None:
+        obj = event._ps_object
+        if getattr(obj, "ci", None) is None:
+            for prop in obj.PSObject.extended_properties:
+                if prop.name.lower() == "ci":
+                    obj.ci = obj[prop.name]
+
+    def _process_SetMaxRunspaces(self, event: Any) -> None:
+        self._fix_ci(event)
+        super()._process_SetMaxRunspaces(event)
+
+    def _process_SetMinRunspaces(self, event: Any) -> None:
+        self._fix_ci(event)
+        super()._process_SetMinRunspaces(event)
+
+    def _process_GetAvailableRunspaces(self, event: Any) -> None:
+        self._fix_ci(event)
+        super()._process_GetAvailableRunspaces(event)
+
+    def _process_ResetRunspaceState(self, event: Any) -> None:
+        self._fix_ci(event)
+        super()._process_ResetRunspaceState(event)
+
+
 class Command:
     def __init__(self, shell: "Shell", command_id: str):
         self.id = command_id
@@ -73,7 +102,7 @@ class Shell:
         self.client_ip = client_ip
         self.idle_timeout = idle_timeout
         self.created = self.last_activity = time.monotonic()
-        self.pool = ServerRunspacePool(application_private_data=_private_data())
+        self.pool = _Pool(application_private_data=_private_data())
         self.commands: dict[str, Command] = {}
         self.queue: collections.deque[bytes] = collections.deque()
         self.ready = asyncio.Event()

@@ -1,0 +1,227 @@
+"""`pep serve` against the real pypsrp client over real HTTP(S) on loopback."""
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+import requests
+from pypsrp.complex_objects import PSCredential, PSInvocationState
+from pypsrp.exceptions import AuthenticationError, WSManFaultError
+from pypsrp.powershell import PowerShell, RunspacePool
+
+from test_listener_support import PASSWORD, USER, start_listener, visible, wsman
+
+CONFIG = "PrivilegedEndpoint"
+
+
+@pytest.fixture(scope="module")
+def http_listener(tmp_path_factory):
+    lt = start_listener(tmp_path_factory.mktemp("http"))
+    yield lt
+    lt.stop()
+
+
+@pytest.fixture(scope="module")
+def https_listener(tmp_path_factory):
+    lt = start_listener(tmp_path_factory.mktemp("https"), https=True)
+    yield lt
+    lt.stop()
+
+
+def run(pool, name, **params):
+    ps = PowerShell(pool)
+    ps.add_cmdlet(name)
+    for k, v in params.items():
+        if v is None:
+            ps.add_parameter(k)
+        else:
+            ps.add_parameter(k, v)
+    out = ps.invoke()
+    return ps, out
+
+
+def check_session(pool):
+    """What every transport must deliver: objects with properties, booleans, errors with their
+    category/target/id, warnings, verbose and progress records, terminating errors as Failed."""
+    ps, out = run(pool, "Test-ListenerStreams", Count=3, Verbose=None)
+    assert ps.state == PSInvocationState.COMPLETED and not ps.had_errors
+    assert [o.adapted_properties.get("Name") or o.extended_properties.get("Name") for o in out] == ["item0", "item1", "item2"]
+    assert out[0].extended_properties["Ok"] is True
+    assert "AzureStack.Test" in out[0].types
+    err = ps.streams.error[0]
+    assert err.fq_error == "NodeUnreachable,Test-ListenerStreams"
+    assert err.category == 27  # ConnectionError
+    assert err.target_name == "S-Cluster-03"
+    assert str(err) == "Host S-Cluster-03 is not reachable."
+    assert [w.message for w in ps.streams.warning] == ["something to look at"]
+    assert [v.message for v in ps.streams.verbose] == ["details"]
+    assert [p.percent_complete for p in ps.streams.progress] == [0, 33, 66, 100]
+
+    # A binding error is terminating: Failed, had_errors, and the record exactly once.
+    ps, out = run(pool, "Test-ListenerStreams", Bogus="x")
+    assert ps.state == PSInvocationState.FAILED and ps.had_errors
+    assert [e.fq_error for e in ps.streams.error] == ["NamedParameterNotFound,Test-ListenerStreams"]
+
+    ps, out = run(pool, "Test-AzureStack")
+    assert out in ([True], [False])
+
+
+def test_ntlm_with_encryption_over_http(http_listener):
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        check_session(pool)
+        assert pool.is_alive()
+
+
+def test_negotiate_with_encryption_over_http(http_listener):
+    with RunspacePool(wsman(http_listener.port, "negotiate", False), configuration_name=CONFIG) as pool:
+        check_session(pool)
+
+
+def test_user_name_forms(http_listener):
+    for user in ("CloudAdmin@azurestack.local", "CloudAdmin"):
+        with RunspacePool(wsman(http_listener.port, "ntlm", False, user=user), configuration_name=CONFIG) as pool:
+            _, out = run(pool, "Test-AzureStack")
+            assert out in ([True], [False])
+
+
+def test_basic_over_https(https_listener):
+    with RunspacePool(wsman(https_listener.port, "basic", True), configuration_name=CONFIG) as pool:
+        check_session(pool)
+
+
+def test_ntlm_over_https_with_channel_binding(https_listener):
+    with RunspacePool(wsman(https_listener.port, "ntlm", True), configuration_name=CONFIG) as pool:
+        _, out = run(pool, "Test-AzureStack")
+        assert out in ([True], [False])
+
+
+def test_pep_cmdlets_when_present(http_listener):
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        if visible("Get-AzureStackStampInformation"):
+            ps, out = run(pool, "Get-AzureStackStampInformation")
+            assert not ps.had_errors and len(out) == 1
+            props = {**out[0].adapted_properties, **out[0].extended_properties}
+            assert props, "stamp information must arrive as an object with properties"
+        if visible("Get-Command"):
+            ps, out = run(pool, "Get-Command")
+            assert "Test-AzureStack" in [str(getattr(o, "property_sets", None) or o) for o in out] or len(out) > 3
+            ps, _ = run(pool, "Get-Command", Bogus="x")
+            assert ps.had_errors
+            assert ps.streams.error[0].fq_error == "NamedParameterNotFound,Get-Command"
+
+
+def test_typed_arguments_and_secure_strings(http_listener):
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        pool.exchange_keys()
+        # pypsrp cannot serialise a datetime itself; send the <DT> element PowerShell sends for $using:fromDate.
+        when = ET.Element("DT")
+        when.text = "2026-11-25T08:00:00Z"
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Test-ListenerTyped")
+        ps.add_parameter("Credential", PSCredential(username="AZURESTACK\\Share", password="s3cret!"))
+        ps.add_parameter("FromDate", when)
+        ps.add_parameter("Roles", ["Storage", "SQL"])
+        out = ps.invoke()
+        assert not ps.had_errors, [str(e) for e in ps.streams.error]
+        props = out[0].extended_properties
+        assert props["UserName"] == "AZURESTACK\\Share"
+        assert props["Password"] == "s3cret!"
+        assert props["FromDate"].startswith("2026-11-25T08:00")
+        assert props["Roles"] == "Storage,SQL"
+
+
+def test_missing_mandatory_without_a_client_host(http_listener):
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        ps, _ = run(pool, "Test-ListenerTyped")
+        assert ps.had_errors
+        assert ps.streams.error[0].fq_error.startswith("MissingMandatoryParameter")
+
+
+def test_stop_a_running_command_then_pool_still_works(http_listener):
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Test-ListenerSlow").add_parameter("Seconds", 60)
+        t0 = time.monotonic()
+        ps.begin_invoke()
+        ps.poll_invoke(timeout=1)
+        ps.stop()
+        assert ps.state == PSInvocationState.STOPPED
+        ps2, out = run(pool, "Test-AzureStack")
+        assert out in ([True], [False])
+        assert time.monotonic() - t0 < 10
+
+
+def test_long_poll_times_out_and_client_retries(http_listener):
+    w = wsman(http_listener.port, "ntlm", False, operation_timeout=2)
+    with RunspacePool(w, configuration_name=CONFIG) as pool:
+        t0 = time.monotonic()
+        ps, out = run(pool, "Test-ListenerSlow", Seconds=3)
+        assert out == ["started", "finished"]
+        assert time.monotonic() - t0 >= 3
+
+
+def test_large_output_split_over_envelopes(http_listener):
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        ps, out = run(pool, "Test-ListenerStreams", Count=3000)
+        assert len(out) == 3000 and out[-1].extended_properties["Index"] == 2999
+
+
+def test_runspace_availability_and_enumerate(http_listener):
+    w = wsman(http_listener.port, "ntlm", False)
+    with RunspacePool(w, configuration_name=CONFIG) as pool:
+        pool.max_runspaces = 4
+        assert pool.max_runspaces == 4
+        assert pool.get_available_runspaces() == 4
+        pools = RunspacePool.get_runspace_pools(w)
+        assert pool.id.upper() in [p.id.upper() for p in pools]
+
+
+def test_wrong_password_refused(http_listener, https_listener):
+    with pytest.raises(AuthenticationError):
+        RunspacePool(wsman(http_listener.port, "ntlm", False, password="wrong"), configuration_name=CONFIG).open()
+    with pytest.raises(AuthenticationError):
+        RunspacePool(wsman(https_listener.port, "basic", True, password="wrong"), configuration_name=CONFIG).open()
+    with pytest.raises(AuthenticationError):
+        RunspacePool(wsman(http_listener.port, "ntlm", False, user="AZURESTACK\\Nobody"), configuration_name=CONFIG).open()
+
+
+def test_unknown_configuration_refused(http_listener):
+    with pytest.raises(WSManFaultError) as e:
+        RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name="Microsoft.PowerShell").open()
+    assert e.value.code == 2150858752
+    assert "Cannot find the Microsoft.PowerShell session configuration" in e.value.reason
+
+
+def test_unencrypted_http_refused(http_listener):
+    # NTLM with encryption='never' and Basic over plain HTTP: AllowUnencrypted=false refuses both.
+    with pytest.raises(AuthenticationError):
+        RunspacePool(wsman(http_listener.port, "ntlm", False, encryption="never"), configuration_name=CONFIG).open()
+    with pytest.raises(AuthenticationError):
+        RunspacePool(wsman(http_listener.port, "basic", False, encryption="never"), configuration_name=CONFIG).open()
+    r = requests.post(f"http://127.0.0.1:{http_listener.port}/wsman", data=b"<x/>", auth=(USER, PASSWORD))
+    assert r.status_code == 401 and "Basic" not in r.headers.get("WWW-Authenticate", "")
+
+
+def test_execute_ps_is_refused_faithfully(http_listener):
+    from pypsrp.client import Client
+
+    client = Client("127.0.0.1", port=http_listener.port, ssl=False, auth="ntlm", username=USER, password=PASSWORD)
+    out, streams, had_errors = client.execute_ps("Get-AzureStackStampInformation", configuration_name=CONFIG)
+    assert had_errors
+    assert "'Invoke-Expression' is not recognized" in str(streams.error[0])
+
+
+def test_unknown_shell_is_not_alive_and_idle_shells_are_reaped(tmp_path):
+    lt = start_listener(tmp_path, idle_timeout=1.0)
+    try:
+        pool = RunspacePool(wsman(lt.port, "ntlm", False), configuration_name=CONFIG)
+        pool.open()
+        assert pool.is_alive()
+        deadline = time.monotonic() + 10
+        while lt.call(lambda: len(lt.listener.table.shells)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert lt.call(lambda: len(lt.listener.table.shells)) == 0
+        assert not pool.is_alive()
+    finally:
+        lt.stop()
