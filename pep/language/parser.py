@@ -340,7 +340,7 @@ class Parser:
             if k in ("splat", "variable", "number", "string", "lparen", "dollarparen", "atparen",
                      "atcurly", "lcurly"):
                 self.pos = t.start
-                node = self.nested(self.primary, True)
+                node = self.nested(self.primary, True, t)
             elif k == "generic":
                 if t.value.lower() == VERBATIM and not name and not file and t.text == VERBATIM:
                     return self.verbatim(t)
@@ -435,11 +435,14 @@ class Parser:
             return A.Unary(t.start, child.end, op, child)
         return self.primary(False)
 
-    def primary(self, command_arg: bool) -> A.Node | None:
-        t = self.peek(EXPRESSION)
+    def primary(self, command_arg: bool, token: Token | None = None) -> A.Node | None:
+        """A primary expression and its postfix operators. `token` is the first token when the
+        caller already scanned it in command mode (`-5` is a number there, not minus five)."""
+        t = token if token is not None else self.peek(EXPRESSION)
         k = t.kind
         if k == "number":
-            self.next(EXPRESSION)
+            self.pos = t.end
+            self.seen[t.start] = t
             node = A.Constant(t.start, t.end, t.value, t.type_name, t.text)
         elif k == "string":
             self.next(EXPRESSION)
