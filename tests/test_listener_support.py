@@ -67,7 +67,16 @@ class TestTyped(Cmdlet):
         ))
 
 
-TEST_CMDLETS = (TestSlow, TestStreams, TestTyped)
+class TestAsk(Cmdlet):
+    __test__ = False
+    name = "Test-ListenerAsk"
+    parameters = (Parameter("Name", "string", mandatory=True, help="Who to greet."),)
+
+    def invoke(self, ctx: Any, params: dict, input: Any = None) -> None:
+        ctx.write_output(f"Hello {params['Name']}")
+
+
+TEST_CMDLETS = (TestSlow, TestStreams, TestTyped, TestAsk)
 
 
 def runspace_factory(env: Environment):

@@ -138,10 +138,10 @@ class RemoteHost:
             return None
         descriptions = []
         for f in fields:
-            full = f.type_name + ("[]" if f.is_array else "")
+            full = f.type_name if f.type_name.endswith("[]") or not f.is_array else f.type_name + "[]"
             descriptions.append(FieldDescription(
                 Name=f.name, Label="", HelpMessage=f.help or None, IsMandatory=True,
-                ParameterTypeName=_TYPE_NAMES.get(f.type_name, f.type_name.rsplit(".", 1)[-1]) + ("[]" if f.is_array else ""),
+                ParameterTypeName=_TYPE_NAMES.get(full, full.rsplit(".", 1)[-1]),
                 ParameterTypeFullName=full,
                 ParameterAssemblyFullName=full,
                 DefaultValue=None, Attributes=[],
