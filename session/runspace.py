@@ -259,7 +259,7 @@ class Runspace:
 
         # Resolve and bind every element before running any (as PowerShell does).
         bound = []
-        for call in calls:
+        for index, call in enumerate(calls):
             cls = self.resolve_command(call.name)
             if cls is None:
                 record = error_record(
@@ -270,9 +270,9 @@ class Runspace:
                 sink.error(record)
                 return InvocationResult("Failed", True, record)
             try:
-                binding = bind(cls, call.arguments, host=host)
+                binding = bind(cls, call.arguments, host=host, expect_input=index > 0 or input is not None)
             except ParameterBindingError as e:
-                record = e.to_error_record(cls.name, text)
+                record = e.to_error_record(cls.name, text, command_start=call.start, command_end=call.end)
                 sink.error(record)
                 return InvocationResult("Failed", True, record)
             except PipelineStoppedError:
