@@ -121,7 +121,8 @@ class _Reporter:
 
     def info(self, text: str) -> None:
         self._log(text)
-        self.ctx.write_output(redact(text))
+        write = getattr(self.ctx, "write_host", None) or self.ctx.write_output
+        write(redact(text))
 
     def verbose(self, text: str) -> None:
         self._log("VERBOSE: " + text)
@@ -221,8 +222,8 @@ class Engine:
         ercs = self.stamp.ercs_name.upper()
         journal, resumed = Journal.open(
             self.env.state.sub("collector", "journals"), key,
-            {"bundle": f"AzureStackLogs-{started:%Y%m%d%H%M%S}-{ercs}", "window": req.window.as_dict(),
-             "started": started.isoformat()},
+            {"bundle": f"AzureStackLogs-{self._bundle_time(started):%Y%m%d%H%M%S}-{ercs}",
+             "window": req.window.as_dict(), "started": started.isoformat()},
             self.resume_hours)
         window = req.window
         if resumed:  # the resumed run keeps the original window so the bundle stays consistent
@@ -433,6 +434,21 @@ class Engine:
         return CollectionResult(bundle, str(sink.description), manifest, manifest["status"], units_ok, total)
 
     # -- helpers -----------------------------------------------------------------------------
+    def _bundle_time(self, t: datetime) -> datetime:
+        """Bundle names carry seconds only: two collections in one second get distinct names."""
+        from datetime import timedelta
+
+        f = self.env.state.sub("collector") / "last_bundle_time"
+        try:
+            last = datetime.fromisoformat(f.read_text().strip())
+            if t.replace(microsecond=0) <= last:
+                t = last + timedelta(seconds=1)
+        except (OSError, ValueError):
+            pass
+        t = t.replace(microsecond=0)
+        atomic_write(f, t.isoformat())
+        return t
+
     def _list_offline(self, u: Unit):
         # The VM is down, but its disk is readable from the host: list without the fault.
         return StampSource(self.root).list_unit(u.host, u.folder)
