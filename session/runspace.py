@@ -188,7 +188,7 @@ class Runspace:
         counting = _CountingSink(sink)
         tsink = _TranscriptSink(counting) if self.transcript else counting
         try:
-            result = self._invoke_text(text, tsink, stop_event, host)
+            result = self._guarded(tsink, lambda: self._invoke_text(text, tsink, stop_event, host))
         finally:
             if self.transcript:
                 self.transcript.command(text, tsink.text())
@@ -208,12 +208,25 @@ class Runspace:
         counting = _CountingSink(sink)
         tsink = _TranscriptSink(counting) if self.transcript else counting
         try:
-            result = self._run(calls, tsink, stop_event, host, None, input)
+            result = self._guarded(tsink, lambda: self._run(calls, tsink, stop_event, host, None, input))
         finally:
             if self.transcript:
                 self.transcript.command(_describe_calls(calls), tsink.text())
         result.had_errors = result.had_errors or counting.errors > 0
         return result
+
+    def _guarded(self, sink, run) -> InvocationResult:
+        """Whatever goes wrong outside a cmdlet also ends as an error record, never a traceback."""
+        try:
+            return run()
+        except KeyboardInterrupt:
+            return InvocationResult("Stopped")
+        except Exception as e:
+            _log_internal_error(self.env, "runspace", traceback.format_exc())
+            record = error_record(f"An internal error occurred: {type(e).__name__}: {e}", "InternalError",
+                                  ErrorCategory.NotSpecified)
+            sink.error(record)
+            return InvocationResult("Failed", True, record)
 
     def _invoke_text(self, text, sink, stop_event, host) -> InvocationResult:
         from pep.language import ParseError
