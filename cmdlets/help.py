@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import textwrap
 from typing import Iterable, Sequence
 
 from cmdlets.model import SHOULD_PROCESS_PARAMETERS, TYPES, Cmdlet, Parameter
@@ -118,13 +119,28 @@ def _indent(text: str, n: int) -> list[str]:
     return [(pad + line) if line.strip() else "" for line in text.splitlines()] or [""]
 
 
+PROSE_WIDTH = 80  # help prose is wrapped like a console help view; syntax and code lines are not
+
+
+def _prose(text: str, n: int) -> list[str]:
+    """Paragraphs wrapped to PROSE_WIDTH and indented by n (blank lines separate paragraphs)."""
+    out: list[str] = []
+    for para in text.split("\n"):
+        if not para.strip():
+            out.append("")
+            continue
+        out += textwrap.wrap(para, PROSE_WIDTH, initial_indent=" " * n, subsequent_indent=" " * n,
+                             break_long_words=False, break_on_hyphens=False)
+    return out or [""]
+
+
 def _parameter_block(cls: type[Cmdlet], p: Parameter, table: bool = True) -> list[str]:
     head = f"    -{p.name} [<SwitchParameter>]" if p.is_switch else f"    -{p.name} <{p.display_type}>"
     out = [head]
     if p.help:
-        out += _indent(p.help, 8)
+        out += _prose(p.help, 8)
     if p.validate_set:
-        out += _indent("Valid values: " + ", ".join(p.validate_set), 8)
+        out += _prose("Valid values: " + ", ".join(p.validate_set), 8)
     out.append("")
     if table:
         if p.default is not None:
@@ -160,7 +176,7 @@ def _examples(cls: type[Cmdlet]) -> list[str]:
         out += _indent("\n".join(code[1:]), 4) if len(code) > 1 else []
         if ex.remarks:
             out.append("")
-            out += _indent(ex.remarks, 4)
+            out += _prose(ex.remarks, 4)
         out.append("")
         out.append("")
     return out
@@ -179,7 +195,7 @@ def _remarks(cls: type[Cmdlet], view: str) -> list[str]:
 def render_help(cls: type[Cmdlet], view: str = "default") -> str:
     """Get-Help text. view: "default", "detailed", "full" or "examples"."""
     lines: list[str] = ["", "NAME", f"    {cls.name}", ""]
-    lines += ["SYNOPSIS"] + _indent(cls.synopsis or cls.name, 4) + [""]
+    lines += ["SYNOPSIS"] + _prose(cls.synopsis or cls.name, 4) + [""]
     if view == "examples":
         lines.append("")
         lines += _examples(cls)
@@ -187,7 +203,7 @@ def render_help(cls: type[Cmdlet], view: str = "default") -> str:
     lines += ["", "SYNTAX"]
     for line in syntax_lines(cls, help_style=True):
         lines += [f"    {line}", ""]
-    lines += ["", "DESCRIPTION"] + _indent(cls.description or cls.synopsis, 4) + ["", ""]
+    lines += ["", "DESCRIPTION"] + _prose(cls.description or cls.synopsis, 4) + ["", ""]
     if view in ("detailed", "full"):
         lines.append("PARAMETERS")
         for p in cls.parameters:
