@@ -271,7 +271,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
                 first, last = _write_text(p, fmt, t0, t1, size, content, urng)
                 record(p, unit, "File", "text", first, last)
         else:
-            segs = _segments(start, end, text_rate, max(16 * 1024, int(text_rate * 6 * 3600)), urng)
+            segs = _segments(start, end, text_rate, max(1024, int(text_rate * 6 * 3600)), urng)
             for i, (t0, t1, size) in enumerate(segs):
                 k = len(segs) - 1 - i
                 p = base / "Logs" / (f"{name}.log" if k == 0 else f"{name}.{k}.log")
@@ -279,7 +279,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
                 record(p, unit, "File", "text", first, last)
         # Failover-cluster log on the physical nodes.
         if unit.role == "Storage" and kinds.get(unit.host) == "node":
-            segs = _segments(start, end, rate * 0.1, max(16 * 1024, int(rate * 0.1 * 12 * 3600)), urng)
+            segs = _segments(start, end, rate * 0.1, max(1024, int(rate * 0.1 * 12 * 3600)), urng)
             for i, (t0, t1, size) in enumerate(segs):
                 k = len(segs) - 1 - i
                 p = base / "Cluster" / ("cluster.log" if k == 0 else f"cluster.{k}.log")
@@ -287,7 +287,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
                 record(p, unit, "File", "text", first, last)
         # ETW traces: Trace Collector rolls at a size cap and names each file by its start time.
         etl_rate = rate * 0.35
-        for t0, t1, size in _segments(start, end, etl_rate, max(64 * 1024, int(etl_rate * 5 * 3600)), urng):
+        for t0, t1, size in _segments(start, end, etl_rate, max(1024, int(etl_rate * 5 * 3600)), urng):
             p = base / "Traces" / f"{name}_{t0:%Y%m%d-%H%M%S}.etl"
             p.parent.mkdir(parents=True, exist_ok=True)
             with open(p, "wb") as f:
@@ -297,7 +297,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
         chans = _channels(unit, kinds.get(unit.host, "vm"))
         ev_rate = rate * 0.12 / len(chans)
         for ch in chans:
-            segs = _segments(start, end, ev_rate, max(68 * 1024, int(ev_rate * 16 * 3600)), urng)
+            segs = _segments(start, end, ev_rate, max(1024, int(ev_rate * 8 * 3600)), urng)
             for i, (t0, t1, size) in enumerate(segs):
                 if i + 1 < len(segs):
                     nxt = segs[i + 1][0]
@@ -311,7 +311,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
         # Logs on the infrastructure share, for every third unit.
         if ui % 3 == 0:
             sh_rate = rate * 0.08
-            for i, (t0, t1, size) in enumerate(_segments(start, end, sh_rate, max(8 * 1024, int(sh_rate * 8 * 3600)), urng)):
+            for i, (t0, t1, size) in enumerate(_segments(start, end, sh_rate, max(1024, int(sh_rate * 8 * 3600)), urng)):
                 p = base / "Shares" / f"{name}Share.{t0:%Y%m%d%H%M%S}.log"
                 first, last = _write_text(p, "iso", t0, t1, size, content, urng)
                 record(p, unit, "Share", "text", first, last)

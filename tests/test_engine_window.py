@@ -1,0 +1,75 @@
+"""Window and filter correctness of the engine, checked against the generator's ground truth."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from collector.logkinds import Listed, judge
+from collector.window import Window, WindowError, resolve
+from enginehelp import bundle_dir, collected_paths, expected_paths, run, small_stamp, window
+
+
+@pytest.fixture(scope="module")
+def stamp(tmp_path_factory):
+    return small_stamp(tmp_path_factory.mktemp("stamp") / "s")
+
+
+def test_defaults_are_the_last_four_hours_in_utc():
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    w = resolve(None, None, now=now)
+    assert (w.from_utc, w.to_utc) == (now - timedelta(hours=4), now)
+    local = datetime(2026, 11, 25, 8, 0)  # naive = local time, as a PowerShell DateTime typed in the session
+    assert resolve(local, None, now=now).from_utc == local.astimezone().astimezone(timezone.utc)
+    assert "(UTC)" in w.describe() and "2026-11-25 08:00:00" in w.describe()
+
+
+def test_todate_before_fromdate_is_refused():
+    with pytest.raises(WindowError, match="earlier than the FromDate"):
+        resolve(datetime(2026, 11, 25, tzinfo=timezone.utc), datetime(2026, 11, 24, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize("span", [(4, 0), (10, 7.5), (23.9, 23), (0.5, 0.2)])
+def test_collected_files_are_exactly_those_whose_records_overlap_the_window(stamp, tmp_path, span):
+    w = window(*span)
+    result, _ = run(stamp, tmp_path / "state", tmp_path / "out", w)
+    got = collected_paths(bundle_dir(tmp_path / "out"))
+    assert set(got) == expected_paths(stamp, w)
+    assert all(n == 1 for n in got.values())
+    assert result.status == "complete"
+
+
+def test_filters_role_node_logtype_dumps(stamp, tmp_path):
+    w = window(12, 0)
+    run(stamp, tmp_path / "s1", tmp_path / "o1", w, roles=["VirtualMachines", "URP"], nodes=["azs-xrp01", "AZS-ACS01"],
+        log_types=["WindowsEvent"])
+    got = set(collected_paths(bundle_dir(tmp_path / "o1")))
+    want = expected_paths(stamp, w, roles={"VirtualMachines", "URP"}, hosts={"azs-xrp01", "azs-acs01"},
+                          log_types={"WindowsEvent"})
+    assert got == want and all(p.endswith(".evtx") for p in got)
+    run(stamp, tmp_path / "s2", tmp_path / "o2", Window(w.from_utc - timedelta(days=2), w.to_utc), include_dumps=True)
+    got = set(collected_paths(bundle_dir(tmp_path / "o2")))
+    assert got == expected_paths(stamp, Window(w.from_utc - timedelta(days=2), w.to_utc), dumps=True)
+    assert any(p.endswith(".dmp") for p in got)
+
+
+def test_resource_provider_logs_only_when_asked(stamp, tmp_path):
+    w = window(6, 0)
+    run(stamp, tmp_path / "s", tmp_path / "o", w, resource_providers=["SQLAdapter"])
+    b = bundle_dir(tmp_path / "o")
+    assert [z.name for z in b.glob("*.zip")] == ["SQLAdapter_1.zip"]
+
+
+def test_files_before_the_window_are_judged_without_reading_them():
+    w = Window(datetime(2026, 11, 25, 10, tzinfo=timezone.utc), datetime(2026, 11, 25, 12, tzinfo=timezone.utc))
+    old = Listed("Logs/x.1.log", 10, datetime(2026, 11, 25, 9, tzinfo=timezone.utc))
+    new = Listed("Logs/x.log", 10, datetime(2026, 11, 25, 11, tzinfo=timezone.utc))
+    etl = [Listed(f"Traces/X_20261125-{h:02d}0000.etl", 10, datetime(2026, 11, 25, h + 1, tzinfo=timezone.utc))
+           for h in (6, 9, 11)]
+    asked = []
+    res = judge([old, new, *etl], w, lambda f: asked.append(f.relpath) or datetime(2026, 11, 25, 10, 30, tzinfo=timezone.utc))
+    assert asked == ["Logs/x.log"]
+    sel = {j.file.relpath: j.selected for j in res}
+    # the 06:00 roll ends when the 09:00 roll starts: before the window; the 09:00 roll runs to 11:00
+    assert sel == {"Logs/x.1.log": False, "Logs/x.log": True, "Traces/X_20261125-060000.etl": False,
+                   "Traces/X_20261125-090000.etl": True, "Traces/X_20261125-110000.etl": True}

@@ -1,0 +1,102 @@
+"""The simulated stamp: deterministic, realistic formats, file times matching content, ground truth."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from collector.stampgen import TRUTH_PATH, ensure_default_stamp, generate, load_truth, main_generate, topology
+from collector.timefmt import first_record_time
+from session.environment import Environment
+
+END = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def stamp(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("st") / "s", days=1, mb_per_hour=0.4, seed=3, end=END)
+
+
+def _digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted((root / "hosts").rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+            h.update(str(p.stat().st_mtime_ns).encode())
+    return h.hexdigest()
+
+
+def test_same_seed_same_stamp_other_seed_differs(tmp_path, stamp):
+    again = generate(tmp_path / "a", days=1, mb_per_hour=0.4, seed=3, end=END)
+    assert _digest(again) == _digest(stamp)
+    other = generate(tmp_path / "b", days=1, mb_per_hour=0.4, seed=4, end=END)
+    assert _digest(other) != _digest(stamp)
+
+
+def test_truth_describes_every_file_and_times_match_content(stamp):
+    truth = load_truth(stamp)
+    on_disk = {p.relative_to(stamp).as_posix() for p in (stamp / "hosts").rglob("*") if p.is_file()}
+    assert {e["path"] for e in truth} == on_disk
+    for e in truth:
+        p = stamp / e["path"]
+        last = datetime.fromisoformat(e["last"])
+        assert p.stat().st_mtime_ns // 1_000_000 == int(last.timestamp() * 1000), e["path"]
+        first = datetime.fromisoformat(e["first"])
+        if e["kind"] == "text":
+            assert first_record_time(p.read_bytes()[:4096]) == first, e["path"]
+        if e["kind"] == "etl":
+            assert p.name.endswith(first.strftime("_%Y%m%d-%H%M%S.etl"))
+            assert p.read_bytes()[:4] == b"\x00\x00\x00\x00"  # binary, not text
+        if e["kind"] == "evtx":
+            assert p.read_bytes()[:8] == b"ElfFile\x00"
+        if e["kind"] == "dmp":
+            assert p.read_bytes()[:4] == b"MDMP"
+        assert first <= last
+
+
+def test_realistic_formats_and_log_types_are_present(stamp):
+    truth = load_truth(stamp)
+    kinds = {e["kind"] for e in truth}
+    assert kinds == {"text", "etl", "evtx", "dmp"}
+    assert {e["log_type"] for e in truth} == {"File", "Share", "WindowsEvent"}
+    heads = {p.name: p.read_text()[:200] for p in (stamp / "hosts" / "azs-was01" / "WAS" / "Logs").iterdir()}
+    assert any(h.startswith("#Software: Microsoft Internet Information Services") and "#Fields: date time" in h
+               for h in heads.values())
+    ece = (stamp / "hosts" / "azs-ercs01" / "ECE" / "Logs" / "ECE.log").read_text()[:30]
+    assert ece[2] == "/" and ece[5] == "/"  # MM/dd/yyyy HH:mm:ss.fff
+    cluster = (stamp / "hosts" / "azs-node01" / "Storage" / "Cluster" / "cluster.log").read_text()[:60]
+    assert "::2026/11/" in cluster
+    iso = (stamp / "hosts" / "azs-xrp01" / "URP" / "Logs" / "URP.log").read_text()
+    # several rolls of one trace, each named by its start time
+    assert len(list((stamp / "hosts" / "azs-node01" / "BareMetal" / "Traces").glob("*.etl"))) >= 2
+    assert list((stamp / "hosts").rglob("Archive-*.evtx"))
+    assert iso  # URP uses the en-US format too; just make sure it exists
+
+
+def test_more_nodes_more_hosts_and_roles_on_them():
+    d = topology(7)
+    names = [n["name"] for n in d["nodes"]]
+    assert len(names) == 7
+    assert d["roles"]["BareMetal"] == names
+    assert {vm["host"] for vm in d["vms"]} == set(names)
+
+
+def test_cli_entry(tmp_path, capsys):
+    assert main_generate([str(tmp_path / "g"), "--nodes", "2", "--days", "0.25", "--mb-per-hour", "0.2", "--seed", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "Generated stamp" in out and (tmp_path / "g" / TRUTH_PATH).is_file()
+    assert len(json.loads((tmp_path / "g" / "stamp.json").read_text())["nodes"]) == 2
+
+
+def test_default_stamp_generated_once_then_reused(tmp_path):
+    env = Environment(state_dir=tmp_path / "state", config={"stamp": {"days": 0.2, "mb_per_hour": 0.5}})
+    root = ensure_default_stamp(env)
+    assert (root / "stamp.json").is_file() and (root / "hosts").is_dir()
+    before = os.stat(root / "stamp.json").st_mtime_ns
+    assert ensure_default_stamp(env) == root
+    assert os.stat(root / "stamp.json").st_mtime_ns == before
