@@ -136,6 +136,7 @@ class Listener:
         self.http = WSManHTTP(self.table, self.accounts, https=https, auth=self.auth, cbt=cbt, machine=self.machine)
         self._runner: web.AppRunner | None = None
         self._reaper: asyncio.Task | None = None
+        self._closing: set[asyncio.Task] = set()
         self.port: int | None = None
         self.host: str | None = None
 
@@ -155,7 +156,9 @@ class Listener:
                 if shell.runspace is not None and hasattr(shell.runspace, "close"):
                     await loop.run_in_executor(self.executor, shell.runspace.close)
 
-        loop.create_task(close_runspace())
+        task = loop.create_task(close_runspace())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def start(self, host: str = "127.0.0.1", port: int = 5985) -> int:
         app = self.http.app()
@@ -183,6 +186,8 @@ class Listener:
             self._reaper.cancel()
         for shell in list(self.table.shells.values()):
             self.table.close_shell(shell)
+        if self._closing:  # let running commands see the stop and transcripts close
+            await asyncio.wait(list(self._closing), timeout=10)
         if self._runner:
             await self._runner.cleanup()
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -44,6 +44,9 @@ from session.listener.wsman import WSManFault
 log = logging.getLogger(__name__)
 
 CHUNK = 32 * 1024  # bytes of PSRP fragments per <rsp:Stream>
+# A Receive that finds data for a still-running command waits this long for the command to end, so
+# a short command costs one Receive, not one per record; long commands still stream at this pace.
+LINGER = 0.05
 
 
 class _Pool(ServerRunspacePool):
@@ -82,6 +85,7 @@ class Command:
         self.pipe = ServerPipeline(shell.pool, uuid.UUID(command_id))
         self.queue: collections.deque[bytes] = collections.deque()
         self.ready = asyncio.Event()
+        self.finished = asyncio.Event()
         self.created = False  # CreatePipeline fully received
         self.started = False
         self.done = False  # terminal PipelineState queued
@@ -379,6 +383,7 @@ class ShellTable:
         cmd.done = True
         cmd.shell.pump()
         cmd.wake()
+        cmd.finished.set()
         if cmd.terminated:
             self._drop(cmd)
 
@@ -420,6 +425,14 @@ class ShellTable:
                     await asyncio.wait_for(event.wait(), remaining)
                 except asyncio.TimeoutError:
                     pass
+            if cid:
+                cmd = shell.commands.get(cid)
+                linger = min(LINGER, deadline - time.monotonic())
+                if cmd is not None and not cmd.done and linger > 0:
+                    try:
+                        await asyncio.wait_for(cmd.finished.wait(), linger)
+                    except asyncio.TimeoutError:
+                        pass
         finally:
             shell.receivers -= 1
             shell.touch()
