@@ -244,3 +244,31 @@ def test_unknown_shell_is_not_alive_and_idle_shells_are_reaped(tmp_path):
         assert not pool.is_alive()
     finally:
         lt.stop()
+
+
+def test_pep_serve_subprocess_until_sigterm(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "PEP_ADMIN_PASSWORD": PASSWORD}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pep.cli import main; sys.exit(main())", "serve",
+         "--state-dir", str(tmp_path), "--listen", "127.0.0.1:0", "--https"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+    try:
+        line = proc.stdout.readline()
+        port = int(re.search(r"https://127\.0\.0\.1:(\d+)/wsman", line).group(1))
+        with RunspacePool(wsman(port, "basic", True), configuration_name=CONFIG) as pool:
+            _, out = run(pool, "Test-AzureStack")
+            assert out in ([True], [False])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

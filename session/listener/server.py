@@ -276,3 +276,21 @@ class ListenerThread:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def main_serve(env: Any, args: Any) -> int:
+    """`pep serve` from the CLI's parsed arguments (listen, https, auth, admin_password_file)."""
+    from session.accounts import AccountError
+
+    https = bool(getattr(args, "https", False))
+    listen = getattr(args, "listen", None) or ("127.0.0.1:5986" if https else "127.0.0.1:5985")
+    auth = [a for a in str(getattr(args, "auth", None) or ",".join(DEFAULT_AUTH)).split(",") if a.strip()]
+    try:
+        return serve(env, listen=listen, https=https, auth=auth,
+                     admin_password_file=getattr(args, "admin_password_file", None))
+    except (AccountError, ValueError) as e:
+        print(f"pep serve: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # port in use, address not available
+        print(f"pep serve: cannot listen on {listen}: {e.strerror or e}", file=sys.stderr)
+        return 1
