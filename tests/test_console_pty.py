@@ -39,7 +39,14 @@ LAUNCHER = textwrap.dedent("""
                 time.sleep(0.05)
             ctx.write_output("finished " + params.get("Speed", "Slow").lower())
 
-    rs = Runspace(Environment.from_options(None, None, None), extra_commands=[TestSlowCommand],
+    class TestAskCommand(Cmdlet):
+        name = "Test-AskCommand"
+        parameters = (Parameter("Label", "string", mandatory=True),)
+
+        def invoke(self, ctx, params, input=None):
+            ctx.write_output("label=" + params["Label"])
+
+    rs = Runspace(Environment.from_options(None, None, None), extra_commands=[TestSlowCommand, TestAskCommand],
                   is_terminal=True)
     try:
         code = run_console(rs)
@@ -142,6 +149,21 @@ def test_backtick_continues_on_a_second_line(console):
     console.expect_exact(">>")
     out = _run(console, "Fast")
     assert "finished fast" in out
+
+
+def test_up_arrow_recalls_history(console):
+    assert "finished fast" in _run(console, "Test-SlowCommand Fast")
+    console.send("\x1b[A")
+    console.expect_exact("Test-SlowCommand Fast")
+    assert "finished fast" in _run(console, "")
+
+
+def test_missing_mandatory_parameter_is_asked_for(console):
+    console.sendline("Test-AskCommand")
+    console.expect_exact("Supply values for the following parameters:")
+    console.expect_exact("Label: ")
+    out = _run(console, "blue")
+    assert "label=blue" in out
 
 
 def test_ctrl_d_leaves_with_exit_code_0(console):
