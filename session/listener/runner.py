@@ -53,15 +53,28 @@ class Runner:
         self.runspace_factory = runspace_factory  # (shell, host) -> Runspace
         self.executor = executor
 
+    async def prepare(self, shell: Any) -> None:
+        """Create the shell's Runspace right after Create, while the client is still opening the
+        pool, so the first command does not pay for it."""
+        try:
+            async with shell.run_lock:
+                await self._ensure_runspace(shell)
+        except Exception:  # the first command will report it as an error record
+            log.exception("cannot create the runspace for shell %s", shell.id)
+
+    async def _ensure_runspace(self, shell: Any) -> None:
+        if shell.runspace is None and not shell.closed:
+            loop = asyncio.get_running_loop()
+            host = RemoteHost(loop, shell) if shell.client_has_host else None
+            shell.host = host
+            shell.runspace = await loop.run_in_executor(self.executor, self.runspace_factory, shell, host)
+
     async def __call__(self, shell: Any, cmd: Any) -> None:
         loop = asyncio.get_running_loop()
         sink = PipelineSink(loop, cmd)
         async with shell.run_lock:
-            if shell.runspace is None:
-                host = RemoteHost(loop, shell) if shell.client_has_host else None
-                shell.host = host
-                shell.runspace = await loop.run_in_executor(self.executor, self.runspace_factory, shell, host)
-            if cmd.stop_event.is_set():
+            await self._ensure_runspace(shell)
+            if cmd.stop_event.is_set() or shell.runspace is None:
                 state, error = "Stopped", None
             else:
                 state, error = await loop.run_in_executor(self.executor, self._invoke, shell, cmd, sink)

@@ -264,6 +264,9 @@ class ShellTable:
                              "w:SchemaValidationError", "s:Sender") from None
         self.shells[shell_id] = shell
         shell.pump()
+        prepare = getattr(self.runner, "prepare", None)
+        if prepare is not None:
+            asyncio.get_running_loop().create_task(prepare(shell))
         return wsman.create_response(req, shell_id, self._shell_body(shell), address)
 
     def _shell_body(self, shell: Shell, element: str = "rsp:Shell") -> str:
