@@ -287,7 +287,10 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
                 record(p, unit, "File", "text", first, last)
         # ETW traces: Trace Collector rolls at a size cap and names each file by its start time.
         etl_rate = rate * 0.35
-        for t0, t1, size in _segments(start, end, etl_rate, max(1024, int(etl_rate * 5 * 3600)), urng):
+        segs = _segments(start, end, etl_rate, max(1024, int(etl_rate * 5 * 3600)), urng)
+        # A roll is closed the moment the next one starts: its last record is the next file's start.
+        segs = [(t0, segs[i + 1][0] if i + 1 < len(segs) else t1, size) for i, (t0, t1, size) in enumerate(segs)]
+        for t0, t1, size in segs:
             p = base / "Traces" / f"{name}_{t0:%Y%m%d-%H%M%S}.etl"
             p.parent.mkdir(parents=True, exist_ok=True)
             with open(p, "wb") as f:

@@ -34,7 +34,9 @@ def run(stamp: Path, state: Path, out: Path, w: Window, config: dict | None = No
     sink = ListSink()
     ctx = ctx or CommandContext("Get-AzureStackLog", sink, verbose=True)
     key = {"w": w.as_dict(), **{k: str(v) for k, v in req.items()}}
-    result = Engine(env).run(CollectionRequest(w, key_params=key, **req), FolderSink(out), ctx)
+    from collector.faults import Faults
+    folder = FolderSink(out, Faults.from_env(env).destination_full_after_mb)
+    result = Engine(env).run(CollectionRequest(w, key_params=key, **req), folder, ctx)
     return result, ctx.sink
 
 
