@@ -255,3 +255,21 @@ def test_pep_connect_through_a_terminal(listener, tmp_path):
     finally:
         if child.isalive():
             child.terminate(force=True)
+
+
+def test_pep_run_prompts_for_credentials_and_sets_the_exit_code(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    script = tmp_path / "cred.ps1"
+    script.write_text('$c = Get-Credential\n"user=$($c.UserName) length=$($c.Password.Length)"\nexit 3\n"not reached"\n')
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PEP_STATE_DIR=str(tmp_path / "state"))
+    child = pexpect.spawn(sys.executable, ["-m", "pep", "run", str(script)], cwd=str(ROOT), env=env,
+                          encoding="utf-8", timeout=30)
+    child.expect_exact("User: ")
+    child.sendline("AZURESTACK\\me")
+    child.expect_exact("Password for user AZURESTACK\\me: ")
+    child.sendline("hidden-pw")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "user=AZURESTACK\\me length=9" in child.before
+    assert "not reached" not in child.before
+    assert child.exitstatus == 3
