@@ -40,8 +40,12 @@ _INT64 = (-(1 << 63), (1 << 63) - 1)
 _DECIMAL_MAX = Decimal("79228162514264337593543950335")
 
 
+def _digit(c: str) -> bool:
+    return c != "" and c in "0123456789"
+
+
 def is_space(c: str) -> bool:
-    return c != "" and c not in NEWLINES and c.isspace()
+    return c != "" and c not in NEWLINES and (c.isspace() or c == "\0")
 
 
 def force_new(c: str) -> bool:
@@ -161,7 +165,7 @@ class Lexer:
                 if cmd and not force_new(self.ch(i + 2)):
                     return self.generic(i, i)
                 return self.tok("dotdot", i, i + 2)
-            if n.isdigit():
+            if _digit(n):
                 return self.number(i, cmd)
             if cmd and not force_new(n) and n != "$" and n not in SQUOTES + DQUOTES:
                 return self.generic(i, i)
@@ -178,9 +182,9 @@ class Lexer:
             return self.redirection(i, "1", i)
         if c == "<":
             return self.tok("redirect_in", i, i + 1)
-        if c.isdigit():
+        if _digit(c):
             return self.number(i, cmd)
-        if c in "+" and cmd and (n.isdigit() or (n == "." and self.ch(i + 2).isdigit())):
+        if c in "+" and cmd and (_digit(n) or (n == "." and _digit(self.ch(i + 2)))):
             return self.number(i, cmd)
         if c in "=+*/%!":
             return self.operator(i, cmd)
@@ -222,7 +226,7 @@ class Lexer:
             return self.tok("op", i, i + 2, value="-=")
         if is_ident_start(n) or n == "?":
             return self.parameter(i, cmd)
-        if n.isdigit() or (n == "." and self.ch(i + 2).isdigit()):
+        if _digit(n) or (n == "." and _digit(self.ch(i + 2))):
             if cmd:
                 return self.number(i, cmd)
         if cmd and not force_new(n):
@@ -541,6 +545,9 @@ class Lexer:
                     continue
             parts.append(c)
             k += 1
+        if k == j:  # never a zero-width token, whatever the input
+            parts.append(self.ch(k))
+            k += 1
         t = self.make_string(i, k, parts, None)
         t.kind = "generic"
         return t
@@ -579,12 +586,12 @@ def scan_number(text: str, i: int, limit: int):
         digits = text[j + 2:k]
     else:
         k = j
-        while k < limit and text[k].isdigit():
+        while k < limit and _digit(text[k]):
             k += 1
-        if k < limit and text[k] == "." and k + 1 < limit and text[k + 1].isdigit():
+        if k < limit and text[k] == "." and k + 1 < limit and _digit(text[k + 1]):
             real = True
             k += 1
-            while k < limit and text[k].isdigit():
+            while k < limit and _digit(text[k]):
                 k += 1
         if k == j:
             return k, None
@@ -592,8 +599,8 @@ def scan_number(text: str, i: int, limit: int):
             m = k + 1
             if m < limit and (text[m] == "+" or text[m] in DASHES):
                 m += 1
-            if m < limit and text[m].isdigit():
-                while m < limit and text[m].isdigit():
+            if m < limit and _digit(text[m]):
+                while m < limit and _digit(text[m]):
                     m += 1
                 real = True
                 k = m
