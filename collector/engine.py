@@ -80,7 +80,7 @@ def _iso(t: datetime | None) -> str | None:
 
 def _looks_compressed(block: bytes) -> bool:
     """Already-compressed data (or random bytes) is stored, not deflated again."""
-    sample = block[:65536]
+    sample = block[:16384]
     return len(sample) >= 4096 and len(zlib.compress(sample, 1)) > 0.95 * len(sample)
 
 
@@ -307,6 +307,22 @@ class Engine:
             list(pool.map(scan, states.values()))
 
         # -- pack -------------------------------------------------------------------------------
+        delivery_errors: list[str] = []
+        # Zips a previous run built but did not deliver: deliver them now.
+        for name, z in list(journal.zips().items()):
+            if sink.has(name, z["bytes"]):
+                if not z.get("delivered"):  # delivered just before the crash, not yet journalled
+                    z["delivered"] = True
+                    journal.record_zip(name, z)
+                continue
+            z["delivered"] = False
+            local = staging / name
+            if local.is_file() and local.stat().st_size == z["bytes"]:
+                self._deliver(sink, local, name, z, journal, stop, rep, delivery_errors)
+            if not z.get("delivered"):  # lost: its files are collected again
+                del journal.zips()[name]
+                journal.save()
+
         done_keys: set[str] = set()
         for z in journal.zips().values():
             for f in z.get("files", []):
@@ -331,18 +347,6 @@ class Engine:
         progress = _Progress(ctx, sum(role_totals.values()), role_totals)
         rep.verbose(f"{len(jobs)} zip file(s) to build from {sum(len(j[2]) for j in jobs)} file(s), "
                     f"{sum(role_totals.values()) / 1048576:.1f} MB.")
-
-        delivery_errors: list[str] = []
-        # Zips a previous run built but did not deliver: deliver them now.
-        for name, z in list(journal.zips().items()):
-            if z.get("delivered"):
-                if not sink.has(name, z["bytes"]):
-                    z["delivered"] = False
-                else:
-                    continue
-            local = staging / name
-            if local.is_file() and local.stat().st_size == z["bytes"]:
-                self._deliver(sink, local, name, z, journal, stop, rep, delivery_errors)
 
         def build(job: tuple[str, str, list[FileRef]]) -> None:
             role, name, part = job
@@ -389,12 +393,23 @@ class Engine:
             entry["bytes"] = final.stat().st_size
             entry["sha256"] = _sha256(final)
             entry["delivered"] = False
-            journal.record_zip(name, entry)
+            journal.record_zip(name, entry)  # built: a rerun delivers it (or finds it delivered) instead of rebuilding
             self._deliver(sink, final, name, entry, journal, stop, rep, delivery_errors)
+            if not entry["delivered"]:
+                for f in part:
+                    cut_reason.setdefault(f.key, "stopped" if stop.is_set() else f"{name} could not be delivered")
             progress.add(role, 0, force=True)
 
+        def build_safely(job: tuple[str, str, list[FileRef]]) -> None:
+            try:
+                build(job)
+            except Exception as e:  # a bug or an OS error in one zip must not sink the whole run
+                for f in job[2]:
+                    cut_reason.setdefault(f.key, f"failed while building {job[1]}: {e}")
+                (staging / (job[1] + ".partial")).unlink(missing_ok=True)
+
         with ThreadPoolExecutor(self.workers) as pool:
-            list(pool.map(build, jobs))
+            list(pool.map(build_safely, jobs))
         progress.complete()
 
         # -- report -----------------------------------------------------------------------------
@@ -464,6 +479,10 @@ class Engine:
             info = zipfile.ZipInfo(f.arcname, time.gmtime(st.st_mtime)[:6])
             info.compress_type = zipfile.ZIP_STORED if _looks_compressed(first) else zipfile.ZIP_DEFLATED
             info.file_size = st.st_size
+            # A hand-made ZipInfo carries no level: zipfile would fall back to zlib's default (6).
+            for slot in ("_compresslevel", "compress_level"):  # 3.11/3.12 name, 3.13+ name
+                if slot in zipfile.ZipInfo.__slots__:
+                    setattr(info, slot, self.level)
             with zf.open(info, "w", force_zip64=st.st_size > 0x7FFFFFFF) as out:
                 block = first
                 while block:
@@ -502,7 +521,7 @@ class Engine:
             zips_by_role.setdefault(z["role"], []).append(
                 {"name": name, "bytes": z["bytes"], "sha256": z["sha256"], "files": len(z["files"]),
                  "delivered": bool(z.get("delivered"))})
-            for f in z["files"]:
+            for f in z["files"] if z.get("delivered") else ():
                 collected.setdefault((z["role"], f["host"].lower()), []).append({**f, "zip": name})
         not_collected = []
         total_files = total_bytes = 0

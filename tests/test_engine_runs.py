@@ -151,7 +151,7 @@ def test_faults_are_reported_in_manifest_and_console(stamp, tmp_path):
 
 
 def test_destination_full_is_reported(stamp, tmp_path):
-    cfg = {"faults": {"destination_full_after_mb": 0.2}}
+    cfg = {"faults": {"destination_full_after_mb": 0.2}, "collection": {"zip_split_mb": 0.02}}
     result, sink = run(stamp, tmp_path / "st", tmp_path / "o", window(12, 0), cfg, roles=["VirtualMachines"],
                        nodes=["azs-acs01", "azs-acs02", "azs-ca01", "azs-dc01"])
     m = manifest(bundle_dir(tmp_path / "o"))

@@ -62,6 +62,15 @@ class FolderSink:
             self._written += size
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
+            try:  # same file system as the staging folder: a hard link, no copy (the staged file is final)
+                tmp.unlink(missing_ok=True)
+                os.link(local_path, tmp)
+                os.replace(tmp, dest)
+                if progress:
+                    progress(size)
+                return
+            except OSError:
+                pass
             with open(local_path, "rb") as src, open(tmp, "wb") as out:
                 while True:
                     if stop is not None and stop.is_set():

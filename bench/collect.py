@@ -1,0 +1,117 @@
+"""Collection benchmark (run by hand; minutes, several GB of disk).
+
+    .venv/bin/python bench/collect.py [--work DIR] [--mb-per-hour 44] [--days 2] [--big-factor 10]
+
+Prints, each against a baseline measured in the same run:
+  1. all roles, 4-hour window of a generated stamp of >= 2 GB: Get-AzureStackLog (engine, to a folder)
+     vs `zip -1 -r` of the very files the manifest lists (target ratio <= 0.5);
+  2. peak memory (max RSS) of the collecting child process (target <= 150 MB);
+  3. 1-hour window on a stamp ten times larger (10x the days) vs the same window on the small one
+     (target <= 1.5x): files outside the window must cost nothing but a listing.
+Each collection runs in a child process so its max RSS is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = """
+import json, sys, time, resource
+sys.path.insert(0, {root!r})
+from datetime import datetime
+from pathlib import Path
+from collector.engine import Engine
+from collector.plan import CollectionRequest
+from collector.sinks.folder import FolderSink
+from collector.window import Window
+from pep.pipeline import CommandContext, ListSink
+from session.environment import Environment
+env = Environment(stamp_dir=Path({stamp!r}), state_dir=Path({state!r}))
+w = Window(datetime.fromisoformat({frm!r}), datetime.fromisoformat({to!r}))
+t = time.monotonic()
+r = Engine(env).run(CollectionRequest(w, key_params={{"b": {frm!r}}}), FolderSink(Path({out!r})), CommandContext("Get-AzureStackLog", ListSink()))
+el = time.monotonic() - t
+print(json.dumps({{"seconds": el, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "bundle": r.bundle,
+                  "status": r.status, "bytes": r.manifest["summary"]["bytes"], "files": r.manifest["summary"]["files"]}}))
+"""
+
+
+def collect(stamp: Path, work: Path, frm: datetime, to: datetime, tag: str) -> dict:
+    state, out = work / f"state-{tag}", work / f"out-{tag}"
+    shutil.rmtree(state, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    code = CHILD.format(root=str(ROOT), stamp=str(stamp), state=str(state), out=str(out), frm=frm.isoformat(),
+                        to=to.isoformat())
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    r["bundle_dir"] = str(out / r["bundle"])
+    return r
+
+
+def generate(path: Path, days: float, mbph: float, end: datetime) -> float:
+    from collector.stampgen import generate as gen
+    t = time.monotonic()
+    gen(path, days=days, mb_per_hour=mbph, seed=1, end=end)
+    return time.monotonic() - t
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path / "hosts").rglob("*") if p.is_file())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default="/tmp/azs-bench")
+    ap.add_argument("--mb-per-hour", type=float, default=44.0)
+    ap.add_argument("--days", type=float, default=2.0)
+    ap.add_argument("--big-factor", type=int, default=10)
+    ap.add_argument("--keep", action="store_true", help="reuse stamps already generated in --work")
+    ns = ap.parse_args()
+    work = Path(ns.work)
+    work.mkdir(parents=True, exist_ok=True)
+    end = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    small, big = work / "stamp-small", work / "stamp-big"
+    if not (ns.keep and (small / "stamp.json").exists()):
+        g = generate(small, ns.days, ns.mb_per_hour, end)
+        print(f"generated small stamp: {du(small) / 2**30:.2f} GB in {g:.1f} s")
+    # 1 + 2: all roles, 4-hour window vs zip -1 -r of the same files
+    r = collect(small, work, end - timedelta(hours=4), end, "4h")
+    man = json.loads((Path(r["bundle_dir"]) / "manifest.json").read_text())
+    files = [str(small / "hosts" / host / role / f["path"])  # all roles, no resource providers: folder = role
+             for role, rr in man["roles"].items() for host, h in rr["hosts"].items() for f in h["collected"]]
+    listing = work / "files.txt"
+    listing.write_text("\n".join(files) + "\n")
+    target = work / "baseline.zip"
+    target.unlink(missing_ok=True)
+    t = time.monotonic()
+    with open(listing) as fin:
+        subprocess.run(["zip", "-1", "-q", "-@", str(target)], stdin=fin, check=True)
+    base = time.monotonic() - t
+    print(f"4-hour window, all roles: {r['files']} files, {r['bytes'] / 2**20:.0f} MB -> engine {r['seconds']:.1f} s, "
+          f"zip -1 {base:.1f} s, ratio {r['seconds'] / base:.2f} (target <= 0.5)")
+    print(f"peak memory of the collecting process: {r['rss_kb'] / 1024:.0f} MB (target <= 150)")
+    # 3: a stamp ten times larger (ten times the days), the same 1-hour window
+    if not (ns.keep and (big / "stamp.json").exists()):
+        g = generate(big, ns.days * ns.big_factor, ns.mb_per_hour, end)
+        print(f"generated big stamp: {du(big) / 2**30:.2f} GB in {g:.1f} s")
+    a = collect(small, work, end - timedelta(hours=1), end, "1h-small")
+    b = collect(big, work, end - timedelta(hours=1), end, "1h-big")
+    print(f"1-hour window: small stamp {a['seconds']:.2f} s ({a['bytes'] / 2**20:.0f} MB), "
+          f"{ns.big_factor}x stamp {b['seconds']:.2f} s ({b['bytes'] / 2**20:.0f} MB), "
+          f"ratio {b['seconds'] / a['seconds']:.2f} (target <= 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
