@@ -48,7 +48,7 @@ class TestAzureStack(Cmdlet):
                   help="UNC path of the backup share to test with AzsBackupShareAccessibility."),
         Parameter("UseRunners", "switch", help="Run the tests through runners."),
         Parameter("DisableConsoleOutput", "switch", help="Do not print per-test results to the console."),
-        Parameter("AsJob", "switch", help="Accepted for compatibility; the command runs in the foreground."),
+        Parameter("AsJob", "switch", help="Accepted for compatibility; jobs are not supported: the command runs in the foreground and writes a warning."),
     )
     examples = (
         Example("Run the default health tests", "Test-AzureStack"),

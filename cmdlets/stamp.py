@@ -20,13 +20,6 @@ _AS_JOB = Parameter("AsJob", "switch",
                          "in the foreground and writes a warning.")
 
 
-def run_in_foreground(ctx: Any, params: dict[str, Any]) -> None:
-    """-AsJob: honest about not starting a job (a script would otherwise wait for a job that never exists)."""
-    if params.get("AsJob"):
-        ctx.write_warning("Background jobs are not supported by this emulator; "
-                          f"{ctx.command} ran in the foreground and its output follows.")
-
-
 def _derived_guid(stamp: Stamp, purpose: str) -> str:
     """A stable GUID for a value the stamp definition does not carry (same stamp, same value)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"azs-pep:{stamp.cloud_id}:{purpose}"))
@@ -104,7 +97,6 @@ class GetAzureStackStampInformation(Cmdlet):
     )
 
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
-        run_in_foreground(ctx, params)
         ctx.write_output(stamp_information(ctx.runspace.env.stamp))
 
 
@@ -128,7 +120,6 @@ class GetAzureStackSupportConfiguration(Cmdlet):
     )
 
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
-        run_in_foreground(ctx, params)
         env = ctx.runspace.env
         stamp = env.stamp
         reg = stamp.definition.get("registration") or {}
@@ -168,7 +159,6 @@ class GetThirdPartyNotices(Cmdlet):
     examples = (Example("Show the notices", "Get-ThirdPartyNotices"),)
 
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
-        run_in_foreground(ctx, params)
         ctx.write_output(third_party_notices())
 
 

@@ -299,6 +299,10 @@ class Runspace:
             ctx = self._context(cls, binding.common, element_sink, stop_event, host)
             try:
                 ctx.check_stopped()
+                if binding.params.get("AsJob"):
+                    # Every PEP cmdlet declares -AsJob; jobs need variables to be of any use, so say so.
+                    ctx.write_warning("Background jobs are not supported by this emulator; "
+                                      f"{cls.name} ran in the foreground and its output follows.")
                 cls().invoke(ctx, dict(binding.params), data)
             except TerminatingError as e:
                 sink.error(e.record)
