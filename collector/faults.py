@@ -4,7 +4,8 @@
       "unreachable_hosts": ["azs-xrp02"],          # listing and reading fail as WinRM would
       "slow_hosts": {"azs-xrp01": 2.0},            # seconds of delay per listing and per file opened
       "unreadable_files": ["azs-xrp01/URP/Logs/URP.1.log", "*/ECE/Logs/*"],  # fnmatch on host/Role/relpath
-      "destination_full_after_mb": 5               # FolderSink: the disk fills after this many MB (0: full)
+      "destination_full_after_mb": 5               # FolderSink: zips past this many MB fail as on a full disk
+                                                   # (0: pre-flight fails); output log and manifest still fit
     }
 """
 from __future__ import annotations

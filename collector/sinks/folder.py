@@ -55,7 +55,9 @@ class FolderSink:
         tmp = dest.with_name(f".{dest.name}.partial")
         size = os.path.getsize(local_path)
         with self._mutex:
-            if self._limit is not None and self._written + size > self._limit:
+            # The fault fills the disk with log zips only: the small output log and manifest still fit,
+            # so the bundle can say what was lost.
+            if self._limit is not None and relpath.endswith(".zip") and self._written + size > self._limit:
                 raise DestinationError(
                     f"Cannot copy '{relpath}' to '{self.bundle}': There is not enough space on the disk.",
                     "DestinationFull", "WriteError")
