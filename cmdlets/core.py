@@ -635,12 +635,9 @@ class ExitPSSession(Cmdlet):
 # -- Get-FormatData -----------------------------------------------------------------------------------
 
 def _registered_views() -> dict[str, Any]:
-    try:
-        from pep.formatting import views
-    except ImportError:
-        return {}
-    listing = getattr(views, "registered_views", None)
-    return dict(listing()) if callable(listing) else dict(getattr(views, "_VIEWS", {}))
+    from pep.formatting.views import registered_views
+
+    return registered_views()
 
 
 class GetFormatData(Cmdlet):

@@ -50,6 +50,11 @@ def register_view(type_name: str, kind: str, properties: Sequence[str],
                              tuple(labels) if labels else None, tuple(align) if align else None)
 
 
+def registered_views() -> dict[str, View]:
+    """Every registered view by type name (what Get-FormatData lists)."""
+    return dict(_VIEWS)
+
+
 def type_names(obj: Any) -> tuple[str, ...]:
     if isinstance(obj, dict):
         return (HASHTABLE_TYPE, "System.Object")
