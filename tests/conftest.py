@@ -5,7 +5,15 @@ CI installs both, so nothing skips there.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# The project packages import from the repository root even when it is not pip-installed.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 from servers import Azurite, Samba, ServerUnavailable, start_azurite, start_samba
 

@@ -36,6 +36,17 @@ class ServerUnavailable(Exception):
     """The server binary is not installed (tests skip with INSTALL_HINT)."""
 
 
+def _die_with_parent() -> None:
+    """preexec_fn: the server gets SIGTERM when the test process dies, even when pytest is killed
+    before its fixture teardown runs (a timeout), so no server outlives its test run."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,7 +146,7 @@ def start_azurite() -> Iterator[Azurite]:
             [exe, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location / "data"),
              "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=location,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
     try:
         _wait_port(port, proc, "azurite-blob", out)
@@ -239,7 +250,7 @@ def start_samba() -> Iterator[Samba]:
         # would otherwise kill pytest itself.
         proc = subprocess.Popen(
             [smbd, "--foreground", "--no-process-group", "--debug-stdout", "-s", str(conf)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
         )
     try:
         _wait_port(port, proc, "smbd", out)
