@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from pep.pipeline import ListSink
 from session.environment import Environment
@@ -25,7 +25,8 @@ def test_arbitrary_text_ends_in_output_or_error_records(tmp_path):
     env = Environment(state_dir=tmp_path)
     rs = Runspace(env, transcript=False)
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
     @given(fuzz_text)
     def check(text):
         rs.exit_requested = False
