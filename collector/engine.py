@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from collector.compress import compressobj
 from collector.faults import Faults
 from collector.journal import Journal, request_key
 from collector.lock import CollectionLock, LockBusy
@@ -484,6 +485,8 @@ class Engine:
                 if slot in zipfile.ZipInfo.__slots__:
                     setattr(info, slot, self.level)
             with zf.open(info, "w", force_zip64=st.st_size > 0x7FFFFFFF) as out:
+                if info.compress_type == zipfile.ZIP_DEFLATED and hasattr(out, "_compressor"):
+                    out._compressor = compressobj(self.level)  # a faster deflate (collector.compress)
                 block = first
                 while block:
                     out.write(block)
