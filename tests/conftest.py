@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
+
+# No "explain" phase: on a failure its line tracer makes a run crawl for minutes before it reports.
+settings.register_profile("azs-pep", deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+settings.load_profile("azs-pep")
 
 # The project packages import from the repository root even when it is not pip-installed.
 _ROOT = str(Path(__file__).resolve().parent.parent)
