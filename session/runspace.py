@@ -159,9 +159,7 @@ class Runspace:
         self._busy = threading.Lock()
         self.transcript = None
         if transcript:
-            from session.transcript import Transcript
-
-            self.transcript = Transcript(env.state.transcripts, self.user, self.prompt_name)
+            self.start_transcript()
 
     # -- policy ----------------------------------------------------------------------------
     @property
@@ -365,10 +363,18 @@ class Runspace:
                 return [head + v for v in param.validate_set if v.lower().startswith(prefix)]
         return []
 
-    def close(self) -> None:
+    def start_transcript(self) -> None:
+        from session.transcript import Transcript
+
+        self.transcript = Transcript(self.env.state.transcripts, self.user, self.prompt_name)
+
+    def close_transcript(self) -> None:
         if self.transcript:
             self.transcript.close()
             self.transcript = None
+
+    def close(self) -> None:
+        self.close_transcript()
 
 
 def _find_by_prefix(cls: type[Cmdlet], typed: str):
