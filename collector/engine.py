@@ -37,7 +37,7 @@ from collector.compress import compressobj
 from collector.faults import Faults
 from collector.journal import Journal, request_key
 from collector.lock import CollectionLock, LockBusy
-from collector.logkinds import Judged, judge
+from collector.logkinds import Judged, judge, prune_by_name
 from collector.plan import CollectionRequest, FileRef, Unit, chunk, plan_units
 from collector.redact import redact
 from collector.sinks.base import DestinationError
@@ -184,7 +184,7 @@ class Engine:
         self.source = StampSource(self.root, self.faults)
         cpu = os.cpu_count() or 2
         self.workers = int(env.setting("collection.concurrency", max(2, cpu)))
-        self.scan_workers = int(env.setting("collection.scan_concurrency", 8))
+        self.scan_workers = int(env.setting("collection.scan_concurrency", 2))  # CPU-bound: more threads only contend
         self.split_bytes = int(float(env.setting("collection.zip_split_mb", 512)) * 1048576)
         self.level = int(env.setting("collection.compress_level", 1))
         self.host_timeout = float(env.setting("collection.host_timeout_seconds", 1800))
@@ -280,11 +280,13 @@ class Engine:
             host_clock(u.host)
             try:
                 check(u.host)
-                listing = self.source.list_unit(u.host, u.folder)
+                listing, names = self.source.list_unit_pruned(u.host, u.folder,
+                                                              lambda ns: prune_by_name(ns, window))
             except HostUnreachable as e:
                 if req.vm_recovery and u.host_kind == "vm":
                     # -PerformVMLogRecovery: event logs are read from the VM's disk through its node.
                     listing = [f for f in self._list_offline(u) if f.name.lower().endswith(".evtx")]
+                    names = [f.relpath for f in listing]
                     st.recovered = True
                     st.error = f"{e} Windows event logs were recovered from the VM's disk."
                 else:
@@ -295,7 +297,8 @@ class Engine:
                 st.status, st.error, st.ended = ("stopped" if c.reason == "stopped" else "timed out"), c.reason, _now()
                 return
             judged = judge(listing, window, lambda f: self.source.first_record_time(u.host, u.folder, f),
-                           include_dumps=req.include_dumps)
+                           include_dumps=req.include_dumps, siblings=names)
+            st.outside += len(names) - len(listing)  # ruled out by name, never stat'ed
             for j in judged:
                 if not j.selected:
                     st.outside += 1

@@ -20,6 +20,7 @@ Log type comes from where a file lives: `Shares/` -> Share, `.evtx` -> WindowsEv
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -86,6 +87,41 @@ def _utc(y: str) -> datetime:
     return datetime.strptime(y, "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
 
 
+def _evtx_ts(s: str) -> datetime:
+    y, mo, d, h, mi, se, ms = (int(x) for x in s.split("-"))
+    return datetime(y, mo, d, h, mi, se, ms * 1000, tzinfo=timezone.utc)
+
+
+def prune_by_name(names: list[str], window: Window) -> set[str]:
+    """Names in one folder that the rules above put outside the window from the names alone, so they
+    are not even stat'ed (a stamp keeps weeks of rolls; a 1-hour window must not pay for them):
+    an ETW roll whose successor starts before the window, or which itself starts after it; an event-log
+    archive archived before the window (its records end by its archive time) or whose predecessor was
+    archived after it."""
+    out: set[str] = set()
+    etl: dict[str, list[tuple[datetime, str]]] = {}
+    arch: dict[str, list[tuple[datetime, str]]] = {}
+    for n in names:
+        m = _ETL_NAME.match(n)
+        if m:
+            etl.setdefault(m["base"].lower(), []).append((_utc(m["ts"]), n))
+            continue
+        m = _EVTX_ARCHIVE.match(n)
+        if m:
+            arch.setdefault(m["ch"].lower(), []).append((_evtx_ts(m["ts"]), n))
+    for series in etl.values():
+        series.sort()
+        for i, (start, n) in enumerate(series):
+            if start > window.to_utc or (i + 1 < len(series) and series[i + 1][0] < window.from_utc):
+                out.add(n)
+    for series in arch.values():
+        series.sort()
+        for i, (ts, n) in enumerate(series):
+            if ts < window.from_utc or (i > 0 and series[i - 1][0] > window.to_utc):
+                out.add(n)
+    return out
+
+
 def overlaps(start: datetime | None, end: datetime, w: Window) -> bool:
     return end >= w.from_utc and (start is None or start <= w.to_utc)
 
@@ -95,22 +131,24 @@ def judge(
     window: Window,
     first_record_time: Callable[[Listed], datetime | None],
     include_dumps: bool = False,
+    siblings: Iterable[str] | None = None,
 ) -> list[Judged]:
     """Decide every file of one unit folder. `first_record_time` is called only for text logs whose
-    last-write time is not before the window; nothing else is ever read."""
+    last-write time is not before the window; nothing else is ever read. `siblings`: relpaths of every
+    file of the folder, when `files` omits some already ruled out by name (prune_by_name)."""
     files = list(files)
     out: list[Judged] = []
     # Neighbours needed by the binary rules: rolls of one ETW trace, archives of one event channel.
     etl_starts: dict[tuple[str, str], list[datetime]] = {}
     evtx_archives: dict[tuple[str, str], list[datetime]] = {}
-    for f in files:
-        m = _ETL_NAME.match(f.name)
+    for rel in (siblings if siblings is not None else (f.relpath for f in files)):
+        folder, _, name = rel.rpartition("/")
+        m = _ETL_NAME.match(name)
         if m:
-            etl_starts.setdefault((f.folder, m["base"].lower()), []).append(_utc(m["ts"]))
-        m = _EVTX_ARCHIVE.match(f.name)
+            etl_starts.setdefault((folder, m["base"].lower()), []).append(_utc(m["ts"]))
+        m = _EVTX_ARCHIVE.match(name)
         if m:
-            ts = datetime.strptime(m["ts"], "%Y-%m-%d-%H-%M-%S-%f").replace(tzinfo=timezone.utc)
-            evtx_archives.setdefault((f.folder, m["ch"].lower()), []).append(ts)
+            evtx_archives.setdefault((folder, m["ch"].lower()), []).append(_evtx_ts(m["ts"]))
     for v in list(etl_starts.values()) + list(evtx_archives.values()):
         v.sort()
 
@@ -124,17 +162,19 @@ def judge(
             m = _ETL_NAME.match(f.name)
             if m:
                 start = _utc(m["ts"])
-                later = [s for s in etl_starts[(f.folder, m["base"].lower())] if s > start]
-                if later:
-                    end = later[0]
+                starts = etl_starts[(f.folder, m["base"].lower())]
+                i = bisect.bisect_right(starts, start)  # sorted: the next roll's start, in log time
+                if i < len(starts):
+                    end = starts[i]
             else:
                 start = None
         elif kind == "evtx":
             m = _EVTX_ARCHIVE.match(f.name)
             if m:
-                ts = datetime.strptime(m["ts"], "%Y-%m-%d-%H-%M-%S-%f").replace(tzinfo=timezone.utc)
-                earlier = [s for s in evtx_archives[(f.folder, m["ch"].lower())] if s < ts]
-                start = earlier[-1] if earlier else None
+                ts = _evtx_ts(m["ts"])
+                arch = evtx_archives[(f.folder, m["ch"].lower())]
+                i = bisect.bisect_left(arch, ts)
+                start = arch[i - 1] if i > 0 else None
             else:  # the active log of a channel starts where its newest archive ended
                 ch = f.name[: -len(".evtx")].lower()
                 arch = evtx_archives.get((f.folder, ch))

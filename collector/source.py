@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from collector.faults import Faults
 from collector.logkinds import Listed
@@ -15,6 +15,13 @@ from collector.stampgen import HOSTS_DIR
 from collector.timefmt import first_record_time
 
 HEAD_BYTES = 4096
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _utc_ms(ns: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ns // 1_000_000)
 
 
 class HostUnreachable(Exception):
@@ -45,20 +52,35 @@ class StampSource:
 
     def list_unit(self, host: str, unit: str) -> list[Listed]:
         """Every file of one role on one host (names, sizes, last-write times; no content)."""
+        return self.list_unit_pruned(host, unit)[0]
+
+    def list_unit_pruned(self, host: str, unit: str, prune: Callable[[list[str]], set[str]] | None = None
+                         ) -> tuple[list[Listed], list[str]]:
+        """(listing without the files `prune` rules out by name, relpaths of every file)."""
         if self.faults.unreachable(host):
             raise HostUnreachable(host)
         self._slow(host)
-        base = self.unit_dir(host, unit)
         out: list[Listed] = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, base)
-            for name in sorted(filenames):
-                st = os.stat(os.path.join(dirpath, name))
-                rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
-                mtime = datetime.fromtimestamp(st.st_mtime_ns // 1_000_000 / 1000, timezone.utc)
-                out.append(Listed(rel, st.st_size, mtime))
-        return out
+        names: list[str] = []
+        self._walk(str(self.unit_dir(host, unit)), "", out, names, prune)
+        return out, names
+
+    def _walk(self, path: str, prefix: str, out: list[Listed], names: list[str], prune) -> None:
+        # scandir + string paths: listing must stay cheap when a stamp holds weeks of rolled logs
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        files = [e for e in entries if not e.is_dir(follow_symlinks=False)]
+        skip = prune([e.name for e in files]) if prune else set()
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                self._walk(e.path, f"{prefix}{e.name}/", out, names, prune)
+        for e in files:
+            names.append(prefix + e.name)
+            if e.name not in skip:
+                st = e.stat()
+                out.append(Listed(prefix + e.name, st.st_size, _utc_ms(st.st_mtime_ns)))
 
     def first_record_time(self, host: str, unit: str, f: Listed) -> datetime | None:
         """Read only the first few KB of a text log for its first record time."""

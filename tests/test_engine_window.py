@@ -73,3 +73,20 @@ def test_files_before_the_window_are_judged_without_reading_them():
     # the 06:00 roll ends when the 09:00 roll starts: before the window; the 09:00 roll runs to 11:00
     assert sel == {"Logs/x.1.log": False, "Logs/x.log": True, "Traces/X_20261125-060000.etl": False,
                    "Traces/X_20261125-090000.etl": True, "Traces/X_20261125-110000.etl": True}
+
+
+def test_pruning_by_name_never_drops_a_file_the_full_rule_keeps(stamp):
+    from collector.logkinds import prune_by_name
+    from collector.source import StampSource
+
+    src = StampSource(stamp)
+    for span in [(4, 0), (1, 0), (20, 19)]:
+        w = window(*span)
+        for host, unit in [("azs-node01", "BareMetal"), ("azs-xrp01", "VirtualMachines"), ("azs-node02", "Storage")]:
+            full = src.list_unit(host, unit)
+            keep = {j.file.relpath for j in judge(full, w, lambda f: src.first_record_time(host, unit, f)) if j.selected}
+            pruned_listing, names = src.list_unit_pruned(host, unit, lambda ns: prune_by_name(ns, w))
+            assert len(pruned_listing) < len(names) or span == (20, 19)
+            kept = {j.file.relpath for j in judge(pruned_listing, w, lambda f: src.first_record_time(host, unit, f),
+                                                 siblings=names) if j.selected}
+            assert kept == keep
