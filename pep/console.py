@@ -229,7 +229,8 @@ class PepConsole(cmd2.Cmd):
             return False  # Ctrl+C at '>>' abandons the whole input
         if not text.strip():
             return False
-        if text.strip().lower() == "exit":  # a keyword the host handles: leave the session
+        if text.strip().lower() == "exit":  # leave the session, after the runspace has recorded it
+            self.run_input(text)
             return True
         self.run_input(text)
         return bool(getattr(self.rs, "exit_requested", False))

@@ -268,6 +268,9 @@ class Runspace:
     def _run_locked(self, calls, sink, stop_event, host, text, input) -> InvocationResult:
         from pep.binding import ParameterBindingError, bind
 
+        if len(calls) == 1 and calls[0].name.lower() == "exit" and not calls[0].arguments:
+            self.exit_requested = True  # the `exit` keyword: leave the session (transcripts stay on the PEP)
+            return InvocationResult()
         # Resolve and bind every element before running any (as PowerShell does).
         bound = []
         for index, call in enumerate(calls):

@@ -108,3 +108,13 @@ def test_every_command_is_in_the_transcript_refused_ones_too(tmp_path):  # C.5 #
     assert "ScriptsNotAllowed" in text and "CommandNotFoundException" in text
     assert "CloudID" in text
     assert "Windows PowerShell transcript end" in text
+
+
+def test_exit_leaves_the_session_and_is_recorded(tmp_path):
+    env = Environment(state_dir=tmp_path)
+    rs = Runspace(env)
+    result, sink = run(rs, "exit")
+    assert result.state == "Completed" and not sink.errors and rs.exit_requested
+    rs.close()
+    (path,) = env.state.transcripts.glob("*.txt")
+    assert "PS>exit" in path.read_text()
