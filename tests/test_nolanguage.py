@@ -157,3 +157,15 @@ def test_other_refusals_have_no_hint():
     with pytest.raises(ScriptsNotAllowedError) as e:
         to_command_calls("Get-Help $x")
     assert e.value.hint is None
+
+
+def test_unquoted_sas_url_is_refused_with_a_quoting_hint():
+    text = "Get-AzureStackLog -OutputSasUri https://acct.blob.core.windows.net/logs?sv=2024-01-01&sp=rwl&sig=abc"
+    with pytest.raises(ParseError) as info:
+        to_command_calls(text)
+    assert info.value.error_id == "AmpersandNotAllowed"
+    assert info.value.offset == text.index("&")
+    assert "put the whole URL in quotes" in info.value.hint
+    quoted = 'Get-AzureStackLog -OutputSasUri "https://acct.blob.core.windows.net/logs?sv=2024-01-01&sp=rwl&sig=abc"'
+    (call,) = to_command_calls(quoted)
+    assert call.arguments[1].value.endswith("&sp=rwl&sig=abc")

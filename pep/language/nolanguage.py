@@ -17,7 +17,7 @@ from typing import Any
 from pep.invocation import NO_VALUE, CommandArgument, CommandCall
 
 from . import ast as A
-from .errors import ScriptsNotAllowedError
+from .errors import ParseError, ScriptsNotAllowedError
 from .parser import parse
 
 _CONSTANT_VARIABLES = {"true": True, "false": False, "null": None}
@@ -44,8 +44,18 @@ def to_command_calls(text: str) -> list[CommandCall]:
 
     Raises ParseError for malformed input, ScriptsNotAllowedError for anything NoLanguage refuses.
     """
-    script = parse(text)
+    try:
+        script = parse(text)
+    except ParseError as e:
+        if e.error_id == "AmpersandNotAllowed" and _SAS_HINTS.search(text):
+            # The classic SAS-URL trap: PowerShell ends the argument at the first unquoted '&'.
+            e.hint = ('A SAS URL contains "&": put the whole URL in quotes, e.g. -OutputSasUri '
+                      '"https://<account>.blob.core.windows.net/<container>?sv=...&sig=...".')
+        raise
     return _Checker(text).script(script)
+
+
+_SAS_HINTS = re.compile(r"[?&](sv|sig|se|sp|sr)=", re.IGNORECASE)
 
 
 class _Checker:
