@@ -93,6 +93,20 @@ class ListSink:
         self.progresses.append(record)
 
 
+class CollectingSink:
+    """Keeps output objects (for the next pipeline element, or a variable); every other stream passes on."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.outputs: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def output(self, obj: Any) -> None:
+        self.outputs.append(obj)
+
+
 ACTION_PREFERENCES = ("SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend", "Break")
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from cmdlets.model import Cmdlet
-from pep.invocation import CommandArgument, CommandCall
+from pep.invocation import CommandCall
 from pep.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
-from pep.pipeline import CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
+from pep.pipeline import CollectingSink, CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
 
 log = logging.getLogger("pep.runspace")
 
@@ -56,20 +56,6 @@ class _CountingSink:
     def error(self, record: ErrorRecord) -> None:
         self.errors += 1
         self.inner.error(record)
-
-
-class _PipeSink:
-    """A non-final pipeline element: output is kept for the next command, other streams pass on."""
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-        self.outputs: list[Any] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def output(self, obj: Any) -> None:
-        self.outputs.append(obj)
 
 
 class _TranscriptSink:
@@ -296,7 +282,7 @@ class Runspace:
         data = input
         for index, (cls, binding) in enumerate(bound):
             last = index == len(bound) - 1
-            element_sink = sink if last else _PipeSink(sink)
+            element_sink = sink if last else CollectingSink(sink)
             ctx = self._context(cls, binding.common, element_sink, stop_event, host)
             try:
                 ctx.check_stopped()

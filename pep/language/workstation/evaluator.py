@@ -27,7 +27,7 @@ from pep.language.workstation.values import (
     type_name,
 )
 from pep.objects import ErrorCategory
-from pep.pipeline import PipelineStoppedError
+from pep.pipeline import CollectingSink, PipelineStoppedError
 
 USING_OUTSIDE = (
     "A Using variable cannot be retrieved. A Using variable can be used only with Invoke-Command, Start-Job, or "
@@ -39,20 +39,6 @@ class ExitScript(Exception):
     def __init__(self, code: int):
         super().__init__(code)
         self.code = code
-
-
-class Capture:
-    """Keeps a statement's output for a variable or an expression; other streams pass through."""
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-        self.outputs: list[Any] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def output(self, obj: Any) -> None:
-        self.outputs.append(obj)
 
 
 def truthy(value: Any) -> bool:
@@ -123,12 +109,12 @@ class Evaluator:
             return self.expr(node.expression)
         if isinstance(node, ast.Assignment):
             return self.assign(node)
-        capture = Capture(self.sink)
+        capture = CollectingSink(self.sink)
         self.statement(node, capture)
         return collapse(capture.outputs)
 
     def statements_output(self, body: ast.ScriptBlock | None) -> list[Any]:
-        capture = Capture(self.sink)
+        capture = CollectingSink(self.sink)
         for statement in body.statements if body is not None else ():
             self.statement(statement, capture)
         return capture.outputs

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pep.binding import ps_type_name
 from pep.language import ast
 from pep.objects import ErrorCategory, PSCredential, PSSecureString, SourcePosition, error_record, with_position
 
@@ -61,36 +62,11 @@ def runtime_error(message: str, error_id: str, node: ast.Node | None, text: str,
 
 def type_name(value: Any) -> str:
     """The .NET type name PowerShell shows for a value in messages ([System.DateTime] ...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "System.Boolean"
-    if isinstance(value, int):
-        return "System.Int32" if -2**31 <= value < 2**31 else "System.Int64"
-    if isinstance(value, float):
-        return "System.Double"
-    if isinstance(value, str):
-        return "System.String"
-    if isinstance(value, datetime):
-        return "System.DateTime"
-    if isinstance(value, timedelta):
-        return "System.TimeSpan"
-    if isinstance(value, (list, tuple)):
-        return "System.Object[]"
-    if isinstance(value, dict):
-        return "System.Collections.Hashtable"
-    if isinstance(value, PSSecureString):
-        return "System.Security.SecureString"
-    if isinstance(value, PSCredential):
-        return "System.Management.Automation.PSCredential"
     if isinstance(value, ScriptBlockValue):
         return "System.Management.Automation.ScriptBlock"
     if isinstance(value, TypeValue):
         return "System.RuntimeType"
-    names = getattr(getattr(value, "PSObject", None), "type_names", None)
-    if names:
-        return names[0]
-    return type(value).__name__
+    return ps_type_name(value)
 
 
 def to_text(value: Any) -> str:
