@@ -7,7 +7,7 @@ binder knows how to convert and help knows what to print.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable
 
 # PowerShell type names the binder converts to, with the Python value they become.

@@ -631,7 +631,7 @@ class Parser:
                 self.fail("MissingPropertyName", i, i)
             name = self.nested(self.primary, False)
         if self.adjacent() == "(":
-            lp = self.next(EXPRESSION)
+            self.next(EXPRESSION)
             args: list[A.Node] = []
             self.skip_newlines()
             if self.peek(EXPRESSION).kind != "rparen":

@@ -48,7 +48,7 @@ def ensure_certificate(state_dir: Path, hostnames: Iterable[str]) -> tuple[Path,
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
@@ -80,7 +80,7 @@ def ensure_certificate(state_dir: Path, hostnames: Iterable[str]) -> tuple[Path,
 def channel_binding_data(cert_path: Path) -> bytes:
     """RFC 5929 tls-server-end-point: hash of the DER certificate (SHA-256 for MD5/SHA-1/SHA-256 signatures)."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
 
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     algo = cert.signature_hash_algorithm

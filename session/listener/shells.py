@@ -36,7 +36,7 @@ from psrpcore import (
     SetMinRunspacesEvent,
     StreamType,
 )
-from psrpcore.types import PSInvocationState, RunspacePoolState
+from psrpcore.types import PSInvocationState
 
 from session.listener import wsman
 from session.listener.wsman import WSManFault
