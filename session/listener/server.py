@@ -48,7 +48,7 @@ def ensure_certificate(state_dir: Path, hostnames: Iterable[str]) -> tuple[Path,
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
