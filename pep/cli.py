@@ -113,32 +113,20 @@ def _stamp(args) -> int:
 
 def run_one_shot(env, text: str, as_json: bool = False) -> int:
     """`pep -c`: one input in a fresh PEP session. Ctrl+C stops the command cleanly."""
-    import threading
-
-    from session.runspace import Runspace
     from pep import formatting
+    from session.runspace import Runspace, invoke_in_foreground
 
     is_tty = sys.stdout.isatty()
     sink = formatting.JsonSink(sys.stdout, sys.stderr) if as_json else formatting.ConsoleSink(
         sys.stdout, sys.stderr, width=_width(), is_tty=is_tty)
     rs = Runspace(env, is_terminal=is_tty and not as_json)
-    stop = threading.Event()
-    result_box: list = []
-    worker = threading.Thread(
-        target=lambda: result_box.append(rs.invoke(text, sink, stop_event=stop)), daemon=True)
-    worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except KeyboardInterrupt:
-        stop.set()
-        worker.join()
+        result = invoke_in_foreground(rs, text, sink)
     finally:
         flush = getattr(sink, "flush", None)
         if flush:
             flush()
         rs.close()
-    result = result_box[0] if result_box else None
     return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
 
 

@@ -5,6 +5,8 @@ the wire, and prints as JSON, without conversion (DESIGN rule 3).
 """
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from psrpcore.types import (
@@ -16,6 +18,7 @@ from psrpcore.types import (
     ProgressRecordType,
     PSCredential,
     PSCustomObject,
+    PSObject,
     PSSecureString,
 )
 
@@ -83,14 +86,36 @@ def exception_type_name(record: ErrorRecord) -> str:
     return record.Exception.PSObject.type_names[0]
 
 
-def _target_type_name(value: Any) -> str:
-    if isinstance(value, str):
-        return "String"
+def ps_type_name(value: Any) -> str:
+    """The .NET type name PowerShell would report for a value."""
+    if isinstance(value, PSObject) and value.PSObject.type_names:
+        return value.PSObject.type_names[0]
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        return "Boolean"
+        return "System.Boolean"
     if isinstance(value, int):
-        return "Int32"
-    return type(value).__name__
+        return "System.Int32" if -2**31 <= value < 2**31 else "System.Int64"
+    if isinstance(value, float):
+        return "System.Double"
+    if isinstance(value, Decimal):
+        return "System.Decimal"
+    if isinstance(value, str):
+        return "System.String"
+    if isinstance(value, (datetime, date)):
+        return "System.DateTime"
+    if isinstance(value, timedelta):
+        return "System.TimeSpan"
+    if isinstance(value, (list, tuple)):
+        return "System.Object[]"
+    if isinstance(value, dict):
+        return "System.Collections.Hashtable"
+    return "System.Object"
+
+
+def _target_type_name(value: Any) -> str:
+    """CategoryInfo's TargetType is the short name: String, Int32, ..."""
+    return ps_type_name(value).rsplit(".", 1)[-1]
 
 
 def custom_object(type_name: str | None = None, /, **properties: Any) -> PSCustomObject:

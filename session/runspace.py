@@ -366,6 +366,24 @@ class Runspace:
         self.close_transcript()
 
 
+def invoke_in_foreground(rs: Any, text: str, sink: StreamSink, *, host: HostUI | None = None,
+                         stop_event: threading.Event | None = None) -> InvocationResult | None:
+    """Run rs.invoke on a worker thread while the main thread waits, so Ctrl+C (KeyboardInterrupt,
+    delivered to the main thread) becomes a clean stop of the pipeline instead of a traceback."""
+    stop = stop_event or threading.Event()
+    box: list[InvocationResult] = []
+    worker = threading.Thread(target=lambda: box.append(rs.invoke(text, sink, stop_event=stop, host=host)),
+                              name="pep-pipeline", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        worker.join()
+    return box[0] if box else None
+
+
 def _find_by_prefix(cls: type[Cmdlet], typed: str):
     exact = cls.find_parameter(typed)
     if exact:

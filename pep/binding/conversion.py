@@ -14,11 +14,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from psrpcore.types import PSCredential, PSObject, PSScriptBlock, PSSecureString
+from psrpcore.types import PSCredential, PSScriptBlock, PSSecureString
 
 from cmdlets.model import TYPES, Parameter
 from pep.binding.datetimes import datetime_from_ticks, invariant_text, parse_datetime, parse_timespan
 from pep.binding.errors import ParameterBindingError
+from pep.objects import ps_type_name
 
 BAD_FORMAT = "Input string was not in a correct format."
 _RANGES = {"int": (-2**31, 2**31 - 1, "Int32"), "long": (-2**63, 2**63 - 1, "Int64")}
@@ -61,33 +62,6 @@ def _convert(value: Any, parameter: Parameter, host: Any) -> Any:
     if converter is None:
         raise ConversionFailed(_cast_message(value, TYPES.get(kind, kind)))
     return converter(value, parameter, host)
-
-
-def ps_type_name(value: Any) -> str:
-    """The .NET type name PowerShell would report for a value."""
-    if isinstance(value, PSObject) and value.PSObject.type_names:
-        return value.PSObject.type_names[0]
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "System.Boolean"
-    if isinstance(value, int):
-        return "System.Int32" if -2**31 <= value < 2**31 else "System.Int64"
-    if isinstance(value, float):
-        return "System.Double"
-    if isinstance(value, Decimal):
-        return "System.Decimal"
-    if isinstance(value, str):
-        return "System.String"
-    if isinstance(value, (datetime, date)):
-        return "System.DateTime"
-    if isinstance(value, timedelta):
-        return "System.TimeSpan"
-    if isinstance(value, (list, tuple)):
-        return "System.Object[]"
-    if isinstance(value, dict):
-        return "System.Collections.Hashtable"
-    return "System.Object"
 
 
 def ps_text(value: Any) -> str:

@@ -652,7 +652,6 @@ class Parser:
             if r.kind != "rparen":
                 self.fail("MissingEndParenthesisInMethodCall", r.start, r.end)
             self.next(EXPRESSION)
-            del lp
             return A.InvokeMember(target.start, r.end, target, name, args, static)
         return A.Member(target.start, name.end, target, name, static)
 

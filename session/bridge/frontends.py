@@ -60,17 +60,9 @@ def _console_sink():
 
 def run_text(rs: Any, text: str, sink: Any, host: Any, stop: threading.Event) -> Any:
     """Run on a worker thread so Ctrl+C stops the script (and a remote pipeline) cleanly."""
-    box: list[Any] = []
-    worker = threading.Thread(target=lambda: box.append(rs.invoke(text, sink, stop_event=stop, host=host)),
-                              name="pep-run", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except KeyboardInterrupt:
-        stop.set()
-        worker.join()
-    return box[0] if box else None
+    from session.runspace import invoke_in_foreground
+
+    return invoke_in_foreground(rs, text, sink, host=host, stop_event=stop)
 
 
 def main_run(env: Any, args: Any) -> int:
