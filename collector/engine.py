@@ -511,12 +511,22 @@ class Engine:
             return
         try:
             sink.deliver(local, name, stop=stop)
+        except PipelineStoppedError:
+            return  # stopped mid-copy: not delivered; the next run resumes what was sent
         except DestinationError as e:
             errors.append(f"{name} was built but could not be delivered: {e.message}")
             return
         entry["delivered"] = True
+        stats = (getattr(sink, "stats", None) or {}).get(name) or {}
+        note = ""
+        if stats.get("bytes_skipped"):  # an interrupted copy/upload was continued, not restarted
+            entry["bytes_resumed"] = stats["bytes_skipped"]
+            if "blocks_skipped" in stats:
+                note = f"; {stats['blocks_skipped']} of {stats['blocks']} blocks were already at the destination"
+            else:
+                note = f"; {stats['bytes_skipped']} of {stats['bytes']} bytes were already at the destination"
         journal.record_zip(name, entry)
-        rep.verbose(f"Delivered {name} ({entry['bytes']} bytes).")
+        rep.verbose(f"Delivered {name} ({entry['bytes']} bytes{note}).")
 
     def _manifest(self, req, window, bundle, states, journal, cut_reason, delivery_errors, started, ended,
                   sink, resumed, stopped) -> dict[str, Any]:
@@ -526,7 +536,7 @@ class Engine:
         for name, z in sorted(journal.zips().items()):
             zips_by_role.setdefault(z["role"], []).append(
                 {"name": name, "bytes": z["bytes"], "sha256": z["sha256"], "files": len(z["files"]),
-                 "delivered": bool(z.get("delivered"))})
+                 "delivered": bool(z.get("delivered")), "bytes_resumed": z.get("bytes_resumed", 0)})
             for f in z["files"] if z.get("delivered") else ():
                 collected.setdefault((z["role"], f["host"].lower()), []).append({**f, "zip": name})
         not_collected = []

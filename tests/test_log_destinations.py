@@ -192,3 +192,220 @@ def test_collect_to_a_container_sas(stamp, tmp_path, azurite):
                  transcripts(env)):
         assert sig not in text
     assert not staging_files(env) and not lock_files(env)
+
+
+# -- 3. pre-flight refusals: no work at all -----------------------------------------------------
+
+def collector_state_files(env) -> list[Path]:
+    """Everything the engine keeps in the state directory (journals, staging, locks, bundle clock)."""
+    d = env.state.path / "collector"
+    return [p for p in d.rglob("*") if p.is_file()] if d.exists() else []
+
+
+def assert_refused(env, r, t, error_id: str, secrets: list[str], elapsed: float):
+    assert r.state == "Failed" and r.had_errors
+    assert [e.FullyQualifiedErrorId for e in t.records.errors] == [f"{error_id},Get-AzureStackLog"]
+    assert f"FullyQualifiedErrorId : {error_id},Get-AzureStackLog" in t.text
+    # refused before anything was scanned, staged, zipped or locked
+    assert collector_state_files(env) == []
+    assert not any("in the window" in v for v in t.records.verboses)
+    assert not t.records.progresses
+    assert "Converting FromDate" not in t.text
+    assert elapsed < 10
+    for s in secrets:
+        for text in (str(t.records.errors[0].Exception.Message), t.text, transcripts(env)):
+            assert s not in text
+
+
+def sig_of(url: str) -> str:
+    return url.split("sig=")[1].split("&")[0]
+
+
+@pytest.mark.parametrize("case,error_id", [
+    ("expired", "SasUriExpired"),
+    ("tampered", "SasUriAuthenticationFailed"),
+    ("read-only", "SasUriPermissionDenied"),
+    ("unsigned", "InvalidSasUri"),
+])
+def test_sas_refused_before_collecting(stamp, tmp_path, azurite, case, error_id):
+    container = f"pf{case.replace('-', '')}"
+    if case == "expired":
+        sas = azurite.make_container_sas(container, expiry=timedelta(minutes=-5))
+    elif case == "read-only":
+        sas = azurite.make_container_sas(container, permissions="rl")
+    else:
+        sas = azurite.make_container_sas(container)
+    secrets = [sig_of(sas)]
+    if case == "tampered":
+        sas = sas.replace("sig=", "sig=AAAA")
+        secrets.append(sig_of(sas))
+    elif case == "unsigned":
+        sas = "&".join(p for p in sas.split("&") if not p.startswith("sig="))
+        secrets = []
+    env = env_for(stamp, tmp_path)
+    t0 = time.monotonic()
+    r, t = invoke(env, f"Get-AzureStackLog -OutputSasUri '{sas}' -FilterByRole {ROLES} -Verbose")
+    assert_refused(env, r, t, error_id, secrets, time.monotonic() - t0)
+    assert [b.name for b in azurite.container(container).list_blobs()] == []
+
+
+@pytest.mark.parametrize("case,error_id", [
+    ("wrong password", "ShareLogonFailure"),
+    ("missing share", "SharePathNotFound"),
+])
+def test_share_refused_before_collecting(stamp, tmp_path, samba, case, error_id):
+    env = env_for(stamp, tmp_path)
+    wrong = "Not-The-Pw-4711"
+    if case == "wrong password":
+        unc, cred = samba.unc("refused"), share_cred(samba, wrong)
+    else:
+        unc, cred = f"\\\\{samba.host}@{samba.port}\\noshare\\refused", share_cred(samba)
+    t0 = time.monotonic()
+    r, t = invoke(env, call("Get-AzureStackLog", OutputSharePath=unc, OutputShareCredential=cred,
+                            FilterByRole=ROLES.split(","), Verbose=True))
+    assert_refused(env, r, t, error_id, [wrong, samba.password], time.monotonic() - t0)
+    assert not (samba.path / "refused").exists()
+
+
+# -- 4. resume after kill -9 ----------------------------------------------------------------------
+
+CHILD = """
+import json, sys
+sys.path.insert(0, {root!r})
+from psrpcore.types import PSCredential, PSSecureString
+from pep.invocation import CommandArgument, CommandCall
+from pep.pipeline import ListSink
+from session.environment import Environment
+from session.runspace import Runspace
+a = json.loads({args!r})
+env = Environment(stamp_dir=a["stamp"], state_dir=a["state"], config=a["config"])
+rs = Runspace(env)
+if a.get("text"):
+    rs.invoke(a["text"], ListSink())
+else:
+    args = [CommandArgument(parameter="OutputSharePath"), CommandArgument(value=a["unc"]),
+            CommandArgument(parameter="OutputShareCredential"),
+            CommandArgument(value=PSCredential(a["user"], PSSecureString(a["password"]))),
+            CommandArgument(parameter="FilterByRole"), CommandArgument(value=a["roles"])]
+    rs.invoke_calls([CommandCall("Get-AzureStackLog", args)], ListSink())
+print("finished")
+"""
+
+
+def start_child(**args) -> subprocess.Popen:
+    script = CHILD.format(root=str(ROOT), args=json.dumps(args, default=str))
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def kill_when(child: subprocess.Popen, ready, timeout: float = 60) -> None:
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the collection never reached the point to kill it"
+            time.sleep(0.05)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+
+
+def journal_bundle(env) -> str | None:
+    for p in (env.state.path / "collector" / "journals").glob("*.json"):
+        return json.loads(p.read_text())["bundle"]
+    return None
+
+
+# Roles whose zips differ in size: the biggest (VirtualMachines) is still uploading when a smaller
+# one is already committed (two zips in flight share one bandwidth cap).
+RESUME_ROLES = "VirtualMachines,BareMetal,Storage,CA,ECE"
+
+
+def test_blob_resume_after_kill_9(stamp, tmp_path, azurite):
+    cfg = {"upload": {"block_size_mb": 1 / 64, "bandwidth_mbps": 1, "concurrency": 1},
+           "collection": {"concurrency": 2}}
+    env = env_for(stamp, tmp_path, cfg)
+    sas = azurite.make_container_sas("resumeblob")
+    cc = azurite.container("resumeblob")
+    text = f"Get-AzureStackLog -OutputSasUri '{sas}' -FilterByRole {RESUME_ROLES}"
+    child = start_child(stamp=stamp, state=env.state.path, config=cfg, text=text)
+
+    def staged(name: str) -> int:
+        from azure.core.exceptions import ResourceNotFoundError
+        try:
+            return len(cc.get_blob_client(name).get_block_list("uncommitted")[1])
+        except ResourceNotFoundError:
+            return 0
+
+    def mid_delivery() -> bool:
+        bundle = journal_bundle(env)
+        committed = [b.name for b in cc.list_blobs()]
+        return bool(bundle and committed and staged(f"{bundle}/VirtualMachines_1.zip") >= 3)
+
+    kill_when(child, mid_delivery)
+    bundle = journal_bundle(env)
+    vm = f"{bundle}/VirtualMachines_1.zip"
+    before = {b.name: b.etag for b in cc.list_blobs()}
+    left_staged = staged(vm)
+    assert before and vm not in before and left_staged >= 3
+    assert f"{bundle}/manifest.json" not in before
+    for name in before:  # every blob visible under its final name is a whole zip
+        assert zipfile.ZipFile(io.BytesIO(cc.download_blob(name).readall())).testzip() is None
+
+    r, t = invoke(env, text + " -Verbose")
+    assert r.state == "Completed" and not t.records.errors, t.text
+    files = blob_files(azurite, "resumeblob")
+    assert list(files) == [bundle]
+    m = check_bundle(files[bundle], set(RESUME_ROLES.split(",")))
+    assert m["resumed"] is True
+    after = {b.name: b.etag for b in cc.list_blobs()}
+    for name, etag in before.items():  # committed blobs were not sent again
+        assert after[name] == etag
+    assert any("Resuming the collection" in str(i) for i in t.records.informations)
+    vm_lines = [v for v in t.records.verboses if v.startswith("Delivered VirtualMachines_1.zip")]
+    assert vm_lines and f"{left_staged} of " in vm_lines[0] and "already at the destination" in vm_lines[0], vm_lines
+    (vmz,) = m["roles"]["VirtualMachines"]["zips"]
+    assert vmz["bytes_resumed"] > 0
+    assert not staging_files(env) and not lock_files(env)
+
+
+def test_share_resume_after_kill_9(stamp, tmp_path, samba):
+    cfg = {"upload": {"bandwidth_mbps": 1}, "smb": {"chunk_size_mb": 1 / 64}, "collection": {"concurrency": 2}}
+    env = env_for(stamp, tmp_path, cfg)
+    unc = samba.unc("e2e-resume")
+    child = start_child(stamp=stamp, state=env.state.path, config=cfg, unc=unc, user=samba.user,
+                        password=samba.password, roles=RESUME_ROLES.split(","))
+
+    def folder() -> Path | None:
+        bundle = journal_bundle(env)
+        return samba.path / "e2e-resume" / bundle if bundle else None
+
+    def mid_delivery() -> bool:
+        f = folder()
+        if f is None or not f.is_dir():
+            return False
+        partial = f / "VirtualMachines_1.zip.partial"
+        return any(f.glob("*.zip")) and partial.is_file() and partial.stat().st_size >= 3 * 16384
+
+    kill_when(child, mid_delivery)
+    b = folder()
+    first = {z.name: (z.stat().st_ino, z.stat().st_mtime_ns) for z in b.glob("*.zip")}
+    assert first and "VirtualMachines_1.zip" not in first
+    assert (b / "VirtualMachines_1.zip.partial").is_file() and not (b / "manifest.json").exists()
+    for z in b.glob("*.zip"):  # every file under its final name is a whole zip
+        with zipfile.ZipFile(z) as zf:
+            assert zf.testzip() is None
+
+    r, t = invoke(env, call("Get-AzureStackLog", OutputSharePath=unc, OutputShareCredential=share_cred(samba),
+                            FilterByRole=RESUME_ROLES.split(","), Verbose=True))
+    assert r.state == "Completed" and not t.records.errors, t.text
+    assert [p.name for p in (samba.path / "e2e-resume").iterdir()] == [b.name]
+    m = check_bundle({p.name: p.read_bytes() for p in b.iterdir()}, set(RESUME_ROLES.split(",")))
+    assert m["resumed"] is True
+    for name, (ino, mt) in first.items():  # delivered zips were not copied again
+        assert ((b / name).stat().st_ino, (b / name).stat().st_mtime_ns) == (ino, mt)
+    vm_lines = [v for v in t.records.verboses if v.startswith("Delivered VirtualMachines_1.zip")]
+    assert vm_lines and "bytes were already at the destination" in vm_lines[0], vm_lines
+    (vmz,) = m["roles"]["VirtualMachines"]["zips"]
+    assert vmz["bytes_resumed"] > 0
+    assert not staging_files(env) and not lock_files(env)

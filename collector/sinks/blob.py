@@ -7,7 +7,8 @@ is sent; after a crash the same file asks the server which blocks are already st
 only the rest.
 
 Configuration keys (Environment.setting):
-  upload.bandwidth_mbps   cap for all uploads of one sink, megabits per second (0/absent: none)
+  upload.bandwidth_mbps   cap for all uploads of one sink, megabits per second (0/absent: none);
+                          the share destination honours it too
   upload.block_size_mb    block size in MiB (default 8; fractions allowed, for tests)
   upload.concurrency      blocks in flight (default 4)
 """
@@ -18,7 +19,6 @@ import mimetypes
 import os
 import re
 import threading
-import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -35,6 +35,7 @@ from azure.core.exceptions import (
 from azure.storage.blob import BlobBlock, ContainerClient, ContentSettings, ExponentialRetry
 
 from collector.sas import SasUri, SasUriError, parse_sas_url, redact_text
+from collector.sinks.pacing import BandwidthLimiter
 from collector.sinks.base import DestinationError
 from pep.pipeline import PipelineStoppedError
 from session.state import atomic_write_json
@@ -97,29 +98,6 @@ def _first_line(e: BaseException) -> str:
     return text[0] if text else type(e).__name__
 
 
-class BandwidthLimiter:
-    """Paces byte transfers shared by several threads to an average rate (bytes per second)."""
-
-    def __init__(self, bytes_per_second: float | None):
-        self.rate = bytes_per_second if bytes_per_second and bytes_per_second > 0 else None
-        self._next = time.monotonic()
-        self._lock = threading.Lock()
-
-    def acquire(self, n: int, stop: threading.Event | None = None) -> None:
-        if self.rate is None:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + n / self.rate
-        delay = start - now
-        if delay > 0:
-            if stop is not None:
-                stop.wait(delay)
-            else:
-                time.sleep(delay)
-
-
 class BlobSink:
     """A container SAS as a Sink. `env` is a session.environment.Environment (state dir, config)."""
 
@@ -141,8 +119,10 @@ class BlobSink:
         self.limiter = BandwidthLimiter(float(mbps) * 1_000_000 / 8 if mbps else None)
         self._prefix = ""
         self._container: ContainerClient | None = None
-        # What the last deliver() did; tests and the engine's verbose output read it.
+        # What the last deliver() did, and what each deliver() did by relpath (deliveries run
+        # concurrently, so the engine reads its own file's entry); tests and verbose output read them.
         self.last_stats: dict[str, int] = {}
+        self.stats: dict[str, dict[str, int]] = {}
 
     # -- helpers --------------------------------------------------------------------------
     @property
@@ -218,10 +198,14 @@ class BlobSink:
         try:
             if plan.get("resumed"):
                 done = self._staged_blocks(blob, ids, size, bs)
-            self.last_stats = {"blocks": nblocks, "blocks_skipped": len(done), "blocks_sent": 0, "bytes_sent": 0}
+            skipped = sum(min(bs, size - i * bs) for i in done)
+            stats = {"blocks": nblocks, "blocks_skipped": len(done), "blocks_sent": 0, "bytes_sent": 0,
+                     "bytes_skipped": skipped, "bytes": size}
+            self.last_stats = self.stats[relpath] = stats
             if progress and done:
-                progress(sum(min(bs, size - i * bs) for i in done))
-            self._stage_all(blob, local_path, ids, [i for i in range(nblocks) if i not in done], size, bs, progress, stop)
+                progress(skipped)
+            self._stage_all(blob, local_path, ids, [i for i in range(nblocks) if i not in done], size, bs, progress,
+                            stop, stats)
             ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
             blob.commit_block_list(ids, content_settings=ContentSettings(content_type=ctype))
         except (DestinationError, PipelineStoppedError):
@@ -275,7 +259,8 @@ class BlobSink:
         return done
 
     def _stage_all(self, blob, local_path: Path, ids: list[str], todo: Iterable[int], size: int, bs: int,
-                   progress: Callable[[int], None] | None, stop: threading.Event | None) -> None:
+                   progress: Callable[[int], None] | None, stop: threading.Event | None,
+                   stats: dict[str, int]) -> None:
         fd = os.open(local_path, os.O_RDONLY)
         stopped = threading.Event() if stop is None else stop
 
@@ -312,8 +297,8 @@ class BlobSink:
                             error = error or e
                             continue
                         if n:
-                            self.last_stats["blocks_sent"] += 1
-                            self.last_stats["bytes_sent"] += n
+                            stats["blocks_sent"] += 1
+                            stats["bytes_sent"] += n
                             if progress:
                                 progress(n)
                 if error is not None:

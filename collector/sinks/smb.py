@@ -6,6 +6,9 @@ or set with the configuration key `smb.port`. Each file is written as `<name>.pa
 when whole, so a share never shows a partial file under its final name. An interrupted file
 resumes from its `.partial` when a journal in the state directory says it is the same local file.
 
+Configuration: smb.port, smb.chunk_size_mb (write size, default 4), upload.bandwidth_mbps (a cap
+shared by all copies of one sink).
+
 Every sink has its own smbclient connection cache: a wrong and a right credential never share a
 logged-on session.
 """
@@ -26,6 +29,7 @@ from smbprotocol.exceptions import BadNetworkName, LogonFailure, SMBAuthenticati
 from smbprotocol.tree import TreeConnect
 
 from collector.sinks.base import DestinationError
+from collector.sinks.pacing import BandwidthLimiter
 from pep.pipeline import PipelineStoppedError
 from session.state import atomic_write_json
 
@@ -99,10 +103,13 @@ class SmbSink:
         self.user, self._password = credential_parts(credential)
         self.description = self.unc.display()
         self.chunk = int(setting("smb.chunk_size_mb", 0) * 1024 * 1024) or CHUNK
+        mbps = setting("upload.bandwidth_mbps", None)
+        self.limiter = BandwidthLimiter(float(mbps) * 1_000_000 / 8 if mbps else None)
         self._cache: dict = {}  # this sink's own connections (never smbclient's global cache)
         self._connected = False
         self._bundle = ""
         self.last_stats: dict[str, int] = {}
+        self.stats: dict[str, dict[str, int]] = {}  # per relpath: deliveries run concurrently
 
     # -- helpers --------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -229,7 +236,8 @@ class SmbSink:
             offset = self._resume_offset(partial, journal, fid, st.st_size)
             if journal is not None and offset == 0:
                 atomic_write_json(journal, {"target": shown, "fid": fid})
-            self.last_stats = {"bytes_skipped": offset, "bytes_sent": 0}
+            stats = {"bytes_skipped": offset, "bytes_sent": 0, "bytes": st.st_size}
+            self.last_stats = self.stats[relpath] = stats
             if progress and offset:
                 progress(offset)
             with open(local_path, "rb") as src, \
@@ -242,8 +250,11 @@ class SmbSink:
                     data = src.read(self.chunk)
                     if not data:
                         break
+                    self.limiter.acquire(len(data), stop)
+                    if stop is not None and stop.is_set():
+                        raise PipelineStoppedError("The copy to the share was stopped.")
                     dst.write(data)
-                    self.last_stats["bytes_sent"] += len(data)
+                    stats["bytes_sent"] += len(data)
                     if progress:
                         progress(len(data))
                 dst.truncate(st.st_size)
