@@ -409,3 +409,75 @@ def test_share_resume_after_kill_9(stamp, tmp_path, samba):
     (vmz,) = m["roles"]["VirtualMachines"]["zips"]
     assert vmz["bytes_resumed"] > 0
     assert not staging_files(env) and not lock_files(env)
+
+
+# -- 5. Send-AzureStackDiagnosticLog ----------------------------------------------------------------
+
+def test_send_diagnostic_log_to_the_support_container(stamp, tmp_path, azurite):
+    sas = azurite.make_container_sas("support", permissions="rwl")
+    env = env_for(stamp, tmp_path, {"support": {"sas_url": sas}})
+    r, t = invoke(env, "Send-AzureStackDiagnosticLog -FilterByRole CA,ECE")
+    assert r.state == "Completed" and not t.records.errors, t.text
+    files = blob_files(azurite, "support")
+    assert len(files) == 1
+    (prefix, bundle), = files.items()
+    m = check_bundle(bundle, {"CA", "ECE"})
+    assert m["tool"].startswith("Get-AzureStackLog") and m["bundle"] == prefix
+    assert sig_of(sas) not in t.text + transcripts(env) + bundle["Get-AzureStackLog_Output.log"].decode()
+
+
+def test_send_diagnostic_log_without_a_support_container(stamp, tmp_path):
+    env = env_for(stamp, tmp_path)
+    r, t = invoke(env, "Send-AzureStackDiagnosticLog -FilterByRole CA")
+    assert [e.FullyQualifiedErrorId for e in t.records.errors] == ["StampNotRegistered,Send-AzureStackDiagnosticLog"]
+    assert "support.sas_url" in str(t.records.errors[0].Exception.Message)
+    assert collector_state_files(env) == []
+
+
+# -- 6. -InputSasUri ----------------------------------------------------------------------------------
+
+def test_input_sas_downloads_exactly_the_window(stamp, tmp_path, azurite):
+    sas = azurite.make_container_sas("aksinput", permissions="rl")
+    cc = azurite.container("aksinput")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    name_at = lambda t: t.strftime("%Y%m%d%H%M%S")  # noqa: E731
+    inside = {f"aks/node1_{name_at(now - timedelta(hours=1))}.zip": b"in-1" * 1000,
+              f"aks/kubelet/{(now - timedelta(minutes=90)).strftime('%Y-%m-%dT%H-%M-%S')}/kubelet.log": b"in-2",
+              "aks/undated.log": b"in-3: last modified now"}
+    outside = {f"aks/node1_{name_at(now - timedelta(days=3))}.zip": b"old",
+               f"aks/node2_{name_at(now - timedelta(hours=5))}.zip": b"before the window"}
+    for name, data in {**inside, **outside}.items():
+        cc.upload_blob(name, data, overwrite=True)
+    out = tmp_path / "in"
+    frm, to = (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"), (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    env = env_for(stamp, tmp_path)
+    r, t = invoke(env, f"Get-AzureStackLog -InputSasUri '{sas}' -OutputPath {out} -FromDate {frm} -ToDate {to}")
+    assert r.state == "Completed" and not t.records.errors, t.text
+    got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert got == inside
+    assert "Downloaded 3 file(s)" in t.text and sig_of(sas) not in t.text + transcripts(env)
+
+
+# -- 7. partial failure to a share ---------------------------------------------------------------------
+
+def test_unreachable_host_reported_in_manifest_and_console(stamp, tmp_path, samba):
+    env = env_for(stamp, tmp_path, {"faults": {"unreachable_hosts": ["azs-xrp02"]}})
+    r, t = invoke(env, call("Get-AzureStackLog", OutputSharePath=samba.unc("e2e-partial"),
+                            OutputShareCredential=share_cred(samba), FilterByRole=["URP", "CA"]))
+    assert r.state == "Completed" and not t.records.errors, t.text
+    b = only_bundle(samba.path / "e2e-partial")
+    m = json.loads((b / "manifest.json").read_text())
+    assert m["status"] == "partial"
+    failed = [(role, host) for role, rv in m["roles"].items() for host, h in rv["hosts"].items() if h["status"] != "ok"]
+    assert failed == [("URP", "azs-xrp02")]
+    assert m["roles"]["URP"]["hosts"]["azs-xrp02"]["files"] == 0
+    assert "WinRM" in m["roles"]["URP"]["hosts"]["azs-xrp02"]["error"]
+    assert any(n["host"] == "azs-xrp02" and n["role"] == "URP" for n in m["not_collected"])
+    lines = t.text.strip().splitlines()
+    warnings = [i for i, line in enumerate(lines) if line.startswith("WARNING:")]
+    assert [lines[i].split(":")[1].strip() for i in warnings] == ["URP on azs-xrp02"]
+    total = units(env, "URP,CA")
+    (done,) = [i for i, line in enumerate(lines) if f"collected {total - 1} of {total} role instances" in line]
+    assert warnings[-1] < done and done >= len(lines) - 2  # the summary closes the output
+    log = (b / "Get-AzureStackLog_Output.log").read_text()
+    assert "WARNING: URP on azs-xrp02: failed" in log and f"collected {total - 1} of {total}" in log
