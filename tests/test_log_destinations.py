@@ -310,6 +310,15 @@ def kill_when(child: subprocess.Popen, ready, timeout: float = 60) -> None:
     assert child.returncode == -signal.SIGKILL
 
 
+def staged(cc, name: str) -> int:
+    """Uncommitted blocks of a blob: sent, but not (yet) a blob anyone can see."""
+    from azure.core.exceptions import ResourceNotFoundError
+    try:
+        return len(cc.get_blob_client(name).get_block_list("uncommitted")[1])
+    except ResourceNotFoundError:
+        return 0
+
+
 def journal_bundle(env) -> str | None:
     for p in (env.state.path / "collector" / "journals").glob("*.json"):
         return json.loads(p.read_text())["bundle"]
@@ -330,23 +339,16 @@ def test_blob_resume_after_kill_9(stamp, tmp_path, azurite):
     text = f"Get-AzureStackLog -OutputSasUri '{sas}' -FilterByRole {RESUME_ROLES}"
     child = start_child(stamp=stamp, state=env.state.path, config=cfg, text=text)
 
-    def staged(name: str) -> int:
-        from azure.core.exceptions import ResourceNotFoundError
-        try:
-            return len(cc.get_blob_client(name).get_block_list("uncommitted")[1])
-        except ResourceNotFoundError:
-            return 0
-
     def mid_delivery() -> bool:
         bundle = journal_bundle(env)
         committed = [b.name for b in cc.list_blobs()]
-        return bool(bundle and committed and staged(f"{bundle}/VirtualMachines_1.zip") >= 3)
+        return bool(bundle and committed and staged(cc, f"{bundle}/VirtualMachines_1.zip") >= 3)
 
     kill_when(child, mid_delivery)
     bundle = journal_bundle(env)
     vm = f"{bundle}/VirtualMachines_1.zip"
     before = {b.name: b.etag for b in cc.list_blobs()}
-    left_staged = staged(vm)
+    left_staged = staged(cc, vm)
     assert before and vm not in before and left_staged >= 3
     assert f"{bundle}/manifest.json" not in before
     for name in before:  # every blob visible under its final name is a whole zip
@@ -481,3 +483,51 @@ def test_unreachable_host_reported_in_manifest_and_console(stamp, tmp_path, samb
     assert warnings[-1] < done and done >= len(lines) - 2  # the summary closes the output
     log = (b / "Get-AzureStackLog_Output.log").read_text()
     assert "WARNING: URP on azs-xrp02: failed" in log and f"collected {total - 1} of {total}" in log
+
+
+def test_stop_mid_upload_is_reported_as_stopped_and_resumes(stamp, tmp_path, azurite):
+    """Ctrl+C while a zip is uploading: the command stops, the manifest says 'stopped' (not failed),
+    the half-sent blob stays invisible, the lock is freed; the same command then finishes it."""
+    import threading
+
+    cfg = {"upload": {"block_size_mb": 1 / 64, "bandwidth_mbps": 1, "concurrency": 1},
+           "collection": {"concurrency": 2}}
+    env = env_for(stamp, tmp_path, cfg)
+    sas = azurite.make_container_sas("stopblob")
+    cc = azurite.container("stopblob")
+    text = f"Get-AzureStackLog -OutputSasUri '{sas}' -FilterByRole {RESUME_ROLES}"
+    stop = threading.Event()
+
+    def press_ctrl_c():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not stop.is_set():
+            bundle = journal_bundle(env)
+            if bundle and staged(cc, f"{bundle}/VirtualMachines_1.zip") >= 3:
+                stop.set()
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=press_ctrl_c)
+    watcher.start()
+    tee = Tee()
+    rs = Runspace(env)
+    try:
+        r = rs.invoke(text, tee, stop_event=stop)
+    finally:
+        stop.set()
+        watcher.join()
+        rs.close()
+    assert r.state == "Stopped"
+    bundle = journal_bundle(env)
+    names = {b.name for b in cc.list_blobs()}
+    assert f"{bundle}/VirtualMachines_1.zip" not in names
+    m = json.loads(cc.download_blob(f"{bundle}/manifest.json").readall())
+    assert m["status"] == "stopped"
+    vm = m["roles"]["VirtualMachines"]["hosts"]
+    assert {h["status"] for h in vm.values()} == {"stopped"}
+    assert not any("failed" in (n["reason"] or "") for n in m["not_collected"])
+    assert not lock_files(env)
+
+    r, t = invoke(env, text + " -Verbose")
+    assert r.state == "Completed" and not t.records.errors, t.text
+    m = check_bundle(blob_files(azurite, "stopblob")[bundle], set(RESUME_ROLES.split(",")))
+    assert m["roles"]["VirtualMachines"]["zips"][0]["bytes_resumed"] > 0
