@@ -24,6 +24,13 @@ def _utc_ms(ns: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ns // 1_000_000)
 
 
+def _ns(t: datetime) -> int:
+    """The smallest mtime in ns that _utc_ms turns into `t` or later."""
+    d = t - _EPOCH
+    ms = (d.days * 86400 + d.seconds) * 1000 + -(-d.microseconds // 1000)
+    return ms * 1_000_000
+
+
 class HostUnreachable(Exception):
     def __init__(self, host: str):
         super().__init__(
@@ -68,19 +75,49 @@ class StampSource:
     def _walk(self, path: str, prefix: str, out: list[Listed], names: list[str], prune) -> None:
         # scandir + string paths: listing must stay cheap when a stamp holds weeks of rolled logs
         try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
+            with os.scandir(path) as it:
+                entries = {e.name: e for e in it}
         except FileNotFoundError:
             return
-        files = [e for e in entries if not e.is_dir(follow_symlinks=False)]
-        skip = prune([e.name for e in files]) if prune else set()
-        for e in entries:
-            if e.is_dir(follow_symlinks=False):
-                self._walk(e.path, f"{prefix}{e.name}/", out, names, prune)
-        for e in files:
-            names.append(prefix + e.name)
-            if e.name not in skip:
-                st = e.stat()
-                out.append(Listed(prefix + e.name, st.st_size, _utc_ms(st.st_mtime_ns)))
+        order = sorted(entries)  # sort plain names, not entries through a key function: weeks of rolls
+        dirs = [n for n in order if entries[n].is_dir(follow_symlinks=False)]
+        files = [n for n in order if n not in dirs] if dirs else order
+        ruling = prune(files) if prune else set()
+        skip = set(ruling)
+        stats = self._walk_series(entries, ruling, skip)
+        for n in dirs:
+            self._walk(entries[n].path, f"{prefix}{n}/", out, names, prune)
+        names.extend(prefix + n for n in files)
+        for n in files:
+            e = entries[n]
+            if n not in skip:
+                st = stats[n] if n in stats else self._stat(e)
+                if st is not None:  # gone since the listing: nothing to collect
+                    out.append(Listed(prefix + n, st.st_size, _utc_ms(st.st_mtime_ns)))
+
+    @staticmethod
+    def _stat(e: os.DirEntry) -> os.stat_result | None:
+        try:
+            return e.stat()
+        except FileNotFoundError:
+            return None
+
+    def _walk_series(self, entries: dict[str, os.DirEntry], ruling, skip: set[str]) -> dict[str, os.stat_result | None]:
+        """Rolled text series (logkinds.NameRuling.series), newest first: stat until the first file last
+        written before the window; the older rest go into `skip` unstat'ed. Returns the stats taken."""
+        series = getattr(ruling, "series", None)
+        if not series:
+            return {}
+        limit_ns = _ns(ruling.not_before)
+        stats: dict[str, os.stat_result | None] = {}
+        for names in series:
+            for i, n in enumerate(names):
+                st = self._stat(entries[n])
+                stats[n] = st
+                if st is not None and st.st_mtime_ns < limit_ns:
+                    skip.update(names[i + 1:])
+                    break
+        return stats
 
     def first_record_time(self, host: str, unit: str, f: Listed) -> datetime | None:
         """Read only the first few KB of a text log for its first record time."""

@@ -1,13 +1,14 @@
 """Window and filter correctness of the engine, checked against the generator's ground truth."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from collector.logkinds import Listed, judge
 from collector.window import Window, WindowError, resolve
-from enginehelp import bundle_dir, collected_paths, expected_paths, run, small_stamp, window
+from enginehelp import END, bundle_dir, collected_paths, expected_paths, run, small_stamp, window
 
 
 @pytest.fixture(scope="module")
@@ -75,18 +76,68 @@ def test_files_before_the_window_are_judged_without_reading_them():
                    "Traces/X_20261125-090000.etl": True, "Traces/X_20261125-110000.etl": True}
 
 
-def test_pruning_by_name_never_drops_a_file_the_full_rule_keeps(stamp):
+@pytest.mark.parametrize("span", [(4, 0), (1, 0), (20, 19), (13.3, 12.9), (30, 23.5), (0.5, -2), (40, 30)])
+def test_pruning_by_name_never_drops_a_file_the_full_rule_keeps(stamp, span):
+    """Every unit of the stamp, windows at the end, in the middle, across its start and past its end:
+    the listing pruned by name is judged exactly as the full listing is."""
     from collector.logkinds import prune_by_name
     from collector.source import StampSource
 
     src = StampSource(stamp)
-    for span in [(4, 0), (1, 0), (20, 19)]:
-        w = window(*span)
-        for host, unit in [("azs-node01", "BareMetal"), ("azs-xrp01", "VirtualMachines"), ("azs-node02", "Storage")]:
-            full = src.list_unit(host, unit)
-            keep = {j.file.relpath for j in judge(full, w, lambda f: src.first_record_time(host, unit, f)) if j.selected}
-            pruned_listing, names = src.list_unit_pruned(host, unit, lambda ns: prune_by_name(ns, w))
-            assert len(pruned_listing) < len(names) or span == (20, 19)
-            kept = {j.file.relpath for j in judge(pruned_listing, w, lambda f: src.first_record_time(host, unit, f),
-                                                 siblings=names) if j.selected}
-            assert kept == keep
+    w = window(*span)
+    pruned_total = 0
+    for unit_dir in sorted((stamp / "hosts").glob("*/*")):
+        host, unit = unit_dir.parent.name, unit_dir.name
+        full = src.list_unit(host, unit)
+        keep = {j.file.relpath for j in judge(full, w, lambda f: src.first_record_time(host, unit, f)) if j.selected}
+        pruned_listing, names = src.list_unit_pruned(host, unit, lambda ns: prune_by_name(ns, w))
+        assert sorted(names) == sorted(f.relpath for f in full)
+        pruned_total += len(names) - len(pruned_listing)
+        kept = {j.file.relpath for j in judge(pruned_listing, w, lambda f: src.first_record_time(host, unit, f),
+                                             siblings=names) if j.selected}
+        assert kept == keep, (host, unit)
+    assert pruned_total > 0
+
+
+def test_rolled_text_series_newest_first():
+    from collector.logkinds import text_series
+
+    names = ["App.log", "App.1.log", "App.10.log", "App.2.log", "u_ex261124.log", "u_ex261125.log",
+             "AppShare.20261125080000.log", "AppShare.20261124200000.log", "AppShare.20261125000000.log",
+             "Other.3.txt", "Other.1.txt", "Lone.log", "X_20261125-080000.etl"]
+    got = {s[0]: s for s in text_series(names)}
+    assert got == {
+        "App.log": ["App.log", "App.1.log", "App.2.log", "App.10.log"],
+        "u_ex261125.log": ["u_ex261125.log", "u_ex261124.log"],
+        # a 14-digit time is not a roll number: the newest time comes first, not last
+        "AppShare.20261125080000.log": ["AppShare.20261125080000.log", "AppShare.20261125000000.log",
+                                        "AppShare.20261124200000.log"],
+        "Other.1.txt": ["Other.1.txt", "Other.3.txt"],
+    }
+
+
+def test_rolls_older_than_the_first_one_before_the_window_are_not_stated(tmp_path, monkeypatch):
+    """A week of hourly rolls: a 1-hour window stats the active file and the newest roll, no more,
+    and still collects what the full rule collects."""
+    from collector.logkinds import prune_by_name
+    from collector.source import StampSource
+
+    logs = tmp_path / "hosts" / "h1" / "URP" / "Logs"
+    logs.mkdir(parents=True)
+    for k in range(0, 7 * 24):
+        p = logs / ("URP.log" if k == 0 else f"URP.{k}.log")
+        first = END - timedelta(hours=k + 1) + timedelta(seconds=1)
+        p.write_text(f"{first:%Y-%m-%dT%H:%M:%S}.000Z [Info] roll {k}\n")
+        ns = int((END - timedelta(hours=k)).timestamp()) * 10**9
+        os.utime(p, ns=(ns, ns))
+    src = StampSource(tmp_path)
+    stat_calls = []
+    real_stat = StampSource._stat
+    monkeypatch.setattr(StampSource, "_stat", staticmethod(lambda e: stat_calls.append(e.name) or real_stat(e)))
+    w = window(1.5, 0)
+    listing, names = src.list_unit_pruned("h1", "URP", lambda ns: prune_by_name(ns, w))
+    assert len(names) == 7 * 24
+    assert sorted(stat_calls) == ["URP.1.log", "URP.2.log", "URP.log"]
+    picked = {j.file.relpath for j in judge(listing, w, lambda f: src.first_record_time("h1", "URP", f),
+                                            siblings=names) if j.selected}
+    assert picked == {"Logs/URP.log", "Logs/URP.1.log"}
