@@ -24,7 +24,8 @@ rolled text logs by their order alone. A rolled series (`x.log`, `x.1.log`, `x.2
 loggers rename them; `x.<yyyyMMddHHmmss>.log`; IIS `u_ex<yyMMdd>.log`) is written one file after
 another, so an older file's last write is no later than a newer one's. Once the newest-first walk meets
 a file whose last-write time is before the window, every older file of the series is before it too:
-those are ruled out without a stat. The text rule itself is unchanged.
+those are ruled out without a stat (the oldest is stat'ed to check the order: a logger numbering the
+other way round is caught there and its files are all judged). The text rule itself is unchanged.
 """
 from __future__ import annotations
 
@@ -42,8 +43,10 @@ _EVTX_ARCHIVE = re.compile(r"^Archive-(?P<ch>.+)-(?P<ts>\d{4}-\d{2}-\d{2}-\d{2}-
 # Rolled text series. Roll numbers are small (at most 5 digits, no leading zero), so a 14-digit time
 # in the same place is never mistaken for one: the two orders are opposite.
 _ROLL_NUMBERED = re.compile(r"^(?P<base>.+)\.(?P<n>[1-9]\d{0,4})\.(?P<ext>log|txt)$", re.I)
-_ROLL_TIMED = re.compile(r"^(?P<base>.+)\.(?P<ts>\d{14})\.(?P<ext>log|txt)$", re.I)
-_IIS_DAILY = re.compile(r"^u_ex(?P<d>\d{6})\.log$", re.I)
+_DATE = r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # yyMMdd; digits that are no date are no time order
+_ROLL_TIMED = re.compile(r"^(?P<base>.+)\.(?P<ts>(?:19|20)" + _DATE + r"(?:[01]\d|2[0-3])[0-5]\d[0-5]\d)\.(?P<ext>log|txt)$",
+                         re.I)
+_IIS_DAILY = re.compile(r"^u_ex(?P<d>" + _DATE + r")\.log$", re.I)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ class StampSource:
 
     def _walk_series(self, entries: dict[str, os.DirEntry], ruling, skip: set[str]) -> dict[str, os.stat_result | None]:
         """Rolled text series (logkinds.NameRuling.series), newest first: stat until the first file last
-        written before the window; the older rest go into `skip` unstat'ed. Returns the stats taken."""
+        written before the window, then the oldest; the ones between go into `skip` unstat'ed.
+        Returns the stats taken."""
         series = getattr(ruling, "series", None)
         if not series:
             return {}
@@ -115,7 +116,13 @@ class StampSource:
                 st = self._stat(entries[n])
                 stats[n] = st
                 if st is not None and st.st_mtime_ns < limit_ns:
-                    skip.update(names[i + 1:])
+                    rest = names[i + 1:]
+                    if rest:
+                        # Check the order at the far end: a logger numbering the other way round (newest
+                        # archive highest) shows here, and then every file is stat'ed and judged.
+                        oldest = stats[rest[-1]] = self._stat(entries[rest[-1]])
+                        if oldest is not None and oldest.st_mtime_ns <= st.st_mtime_ns:
+                            skip.update(rest[:-1])
                     break
         return stats
 

@@ -137,7 +137,32 @@ def test_rolls_older_than_the_first_one_before_the_window_are_not_stated(tmp_pat
     w = window(1.5, 0)
     listing, names = src.list_unit_pruned("h1", "URP", lambda ns: prune_by_name(ns, w))
     assert len(names) == 7 * 24
-    assert sorted(stat_calls) == ["URP.1.log", "URP.2.log", "URP.log"]
+    # newest first down to the first roll before the window, then the oldest (the order check)
+    assert sorted(stat_calls) == ["URP.1.log", "URP.167.log", "URP.2.log", "URP.log"]
     picked = {j.file.relpath for j in judge(listing, w, lambda f: src.first_record_time("h1", "URP", f),
                                             siblings=names) if j.selected}
     assert picked == {"Logs/URP.log", "Logs/URP.1.log"}
+
+
+def test_rolls_numbered_the_other_way_round_are_all_judged(tmp_path):
+    """Archives numbered oldest first (App.1.log the oldest, as some loggers do): the order check
+    catches it, and the window still gets exactly the files whose records overlap it."""
+    from collector.logkinds import prune_by_name
+    from collector.source import StampSource
+
+    logs = tmp_path / "hosts" / "h1" / "URP" / "Logs"
+    logs.mkdir(parents=True)
+    n = 48
+    for k in range(0, n + 1):  # App.log active; App.48.log the newest archive, App.1.log the oldest
+        p = logs / ("App.log" if k == 0 else f"App.{n + 1 - k}.log")
+        first = END - timedelta(hours=k + 1) + timedelta(seconds=1)
+        p.write_text(f"{first:%Y-%m-%dT%H:%M:%S}.000Z [Info] part {k}\n")
+        ns = int((END - timedelta(hours=k)).timestamp()) * 10**9
+        os.utime(p, ns=(ns, ns))
+    src = StampSource(tmp_path)
+    w = window(2.5, 0)
+    listing, names = src.list_unit_pruned("h1", "URP", lambda ns: prune_by_name(ns, w))
+    assert len(listing) == len(names) == n + 1
+    picked = {j.file.relpath for j in judge(listing, w, lambda f: src.first_record_time("h1", "URP", f),
+                                            siblings=names) if j.selected}
+    assert picked == {"Logs/App.log", "Logs/App.48.log", "Logs/App.47.log"}
