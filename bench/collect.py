@@ -1,14 +1,16 @@
 """Collection benchmark (run by hand; minutes, several GB of disk).
 
-    .venv/bin/python bench/collect.py [--work DIR] [--mb-per-hour 44] [--days 2] [--big-factor 10]
+    .venv/bin/python bench/collect.py [--work DIR] [--mb-per-hour 44] [--days 2] [--big-factor 10] [--runs 5] [--keep]
 
 Prints, each against a baseline measured in the same run:
   1. all roles, 4-hour window of a generated stamp of >= 2 GB: Get-AzureStackLog (engine, to a folder)
      vs `zip -1 -r` of the very files the manifest lists (target ratio <= 0.5);
   2. peak memory (max RSS) of the collecting child process (target <= 150 MB);
   3. 1-hour window on a stamp ten times larger (10x the days) vs the same window on the small one
-     (target <= 1.5x): files outside the window must cost nothing but a listing.
-Each collection runs in a child process so its max RSS is its own.
+     (target <= 1.5x): files outside the window must cost nothing but a listing. One warm-up each, then
+     --runs timed runs alternating small and big; the ratio is of the medians.
+Each collection runs in a child process so its max RSS is its own; the time is of Engine.run alone
+(imports and start-up are outside it).
 """
 from __future__ import annotations
 
