@@ -324,8 +324,7 @@ class Engine:
             if local.is_file() and local.stat().st_size == z["bytes"]:
                 self._deliver(sink, local, name, z, journal, stop, rep, delivery_errors)
             if not z.get("delivered"):  # lost: its files are collected again
-                del journal.zips()[name]
-                journal.save()
+                journal.forget_zip(name)
 
         done_keys: set[str] = set()
         for z in journal.zips().values():

@@ -1,17 +1,22 @@
 """The resume journal: what a collection has already finished, kept in the state directory and
 keyed by the request (the parameters as the user gave them), so running the same command after a
 crash or kill -9 picks up where it stopped. Finished zips are never built or delivered twice.
+
+The journal is an append-only JSON Lines file: a header, then one record per zip built, delivered
+or forgotten, then a `finished` record. Each record is flushed to the operating system as it is
+written, so a killed process loses nothing; a torn last line (a crash mid-write) is ignored, which
+at worst means a zip is rebuilt. Rewriting and fsyncing a whole JSON file per zip cost about a
+third of the packing threads' time.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-from session.state import atomic_write_json
 
 
 def request_key(params: dict[str, Any]) -> str:
@@ -30,23 +35,25 @@ class Journal:
     @classmethod
     def open(cls, directory: Path, key: str, fresh: dict[str, Any], max_age_hours: float) -> tuple["Journal", bool]:
         """(journal, resumed). An unfinished journal younger than max_age_hours is resumed."""
-        path = Path(directory) / f"{key}.json"
-        try:
-            data = json.loads(path.read_text())
+        path = Path(directory) / f"{key}.jsonl"
+        data = _replay(path)
+        if data is not None and not data.get("finished"):
             created = datetime.fromisoformat(data["created"])
-            age = (datetime.now(timezone.utc) - created).total_seconds() / 3600
-            if not data.get("finished") and age <= max_age_hours:
+            if (datetime.now(timezone.utc) - created).total_seconds() / 3600 <= max_age_hours:
                 return cls(path, data), True
-        except (OSError, ValueError, KeyError):
-            pass
-        data = {**fresh, "key": key, "created": datetime.now(timezone.utc).isoformat(), "zips": {}, "finished": False}
-        j = cls(path, data)
-        j.save()
-        return j, False
+        header = {**fresh, "key": key, "created": datetime.now(timezone.utc).isoformat()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(header, default=str) + "\n")
+        return cls(path, {**header, "zips": {}, "finished": False}), False
 
-    def save(self) -> None:
-        with self._lock:
-            atomic_write_json(self.path, self.data)
+    def _append(self, record: dict[str, Any], sync: bool = False) -> None:
+        line = json.dumps(record, default=str) + "\n"
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
 
     def zips(self) -> dict[str, dict[str, Any]]:
         return self.data["zips"]
@@ -54,8 +61,38 @@ class Journal:
     def record_zip(self, name: str, entry: dict[str, Any]) -> None:
         with self._lock:
             self.data["zips"][name] = entry
-        self.save()
+            self._append({"zip": name, "entry": entry})
+
+    def forget_zip(self, name: str) -> None:
+        """A zip that was built but is lost (staging gone, not at the destination): collect it again."""
+        with self._lock:
+            self.data["zips"].pop(name, None)
+            self._append({"forget": name})
 
     def finish(self) -> None:
-        self.data["finished"] = True
-        self.save()
+        with self._lock:
+            self.data["finished"] = True
+            self._append({"finished": True}, sync=True)
+
+
+def _replay(path: Path) -> dict[str, Any] | None:
+    """The journal's state from its records; None when there is no usable journal."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        data = json.loads(lines[0])
+        data.update(zips={}, finished=False)
+        datetime.fromisoformat(data["created"])
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    for line in lines[1:]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            break  # a torn last line: everything before it stands
+        if "zip" in record:
+            data["zips"][record["zip"]] = record["entry"]
+        elif "forget" in record:
+            data["zips"].pop(record["forget"], None)
+        elif record.get("finished"):
+            data["finished"] = True
+    return data

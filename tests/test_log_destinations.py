@@ -320,8 +320,8 @@ def staged(cc, name: str) -> int:
 
 
 def journal_bundle(env) -> str | None:
-    for p in (env.state.path / "collector" / "journals").glob("*.json"):
-        return json.loads(p.read_text())["bundle"]
+    for p in (env.state.path / "collector" / "journals").glob("*.jsonl"):
+        return json.loads(p.read_text().splitlines()[0])["bundle"]
     return None
 
 
