@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmdlets.model import Cmdlet, Example, Parameter
+from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
 from pep.objects import ErrorCategory
 
 
@@ -26,9 +26,7 @@ class ClosePrivilegedEndpoint(Cmdlet):
                   help="UNC path of the share that receives the transcripts, e.g. \\\\fileshareIP\\SharedFolder."),
         Parameter("Credential", "pscredential", position=1, mandatory=True, syntax_type="object",
                   help="Credential for the share."),
-        Parameter("AsJob", "switch",
-                  help="Accepted for compatibility; jobs are not supported: the command runs in the foreground "
-                       "and writes a warning."),
+        AS_JOB,
     )
     examples = (
         Example("Close the session and copy the transcripts to a share",

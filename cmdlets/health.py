@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmdlets.model import Cmdlet, Example, Parameter
+from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
 from collector import health
 from pep.objects import ErrorCategory, custom_object
 
@@ -48,7 +48,7 @@ class TestAzureStack(Cmdlet):
                   help="UNC path of the backup share to test with AzsBackupShareAccessibility."),
         Parameter("UseRunners", "switch", help="Run the tests through runners."),
         Parameter("DisableConsoleOutput", "switch", help="Do not print per-test results to the console."),
-        Parameter("AsJob", "switch", help="Accepted for compatibility; jobs are not supported: the command runs in the foreground and writes a warning."),
+        AS_JOB,
     )
     examples = (
         Example("Run the default health tests", "Test-AzureStack"),

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cmdlets.model import Cmdlet, Example, Parameter
+from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
 from collector.plan import DEFAULT_TIMEOUT_MINUTES, CollectionRequest, unknown_nodes
 from collector.redact import redact
 from collector.stamp import LOG_TYPES, ON_DEMAND_ROLES, RESOURCE_PROVIDER_NAMES, ROLE_NAMES
@@ -132,7 +132,7 @@ class GetAzureStackLog(Cmdlet):
         Parameter("PerformVMLogRecovery", "switch",
                   help="Recover the Windows event logs of infrastructure VMs that are off or unreachable."),
         Parameter("IncludeDumpFile", "switch", help="Also collect crash dump files."),
-        Parameter("AsJob", "switch", help="Accepted for compatibility; the command runs in the foreground."),
+        AS_JOB,
     )
     examples = (
         Example("Collect all logs of all roles for the last 4 hours to a share",
@@ -240,7 +240,7 @@ class SendAzureStackDiagnosticLog(Cmdlet):
         Parameter("ToDate", "datetime", syntax_type="object", position=4, help="End of the window (default: now)."),
         Parameter("FilterByNode", "string[]", syntax_type="object", help="Send only logs of these computers."),
         Parameter("FilterByLogType", "string[]", syntax_type="object", validate_set=LOG_TYPES, help="File, Share, WindowsEvent."),
-        Parameter("AsJob", "switch", help="Accepted for compatibility; the command runs in the foreground."),
+        AS_JOB,
     )
     examples = (
         Example("Send the logs of the Support Service and WAS", "Send-AzureStackDiagnosticLog -FilterByRole SupportBridgeController,WAS"),
@@ -285,7 +285,7 @@ class InvokeAzureStackOnDemandLog(Cmdlet):
                   help="OEM, NC, SLB or Gateway."),
         Parameter("TimeOutInMinutes", "int", syntax_type="object", default="30", validate_range=(1, 1440),
                   help="Timeout of the log generation."),
-        Parameter("AsJob", "switch", help="Accepted for compatibility; the command runs in the foreground."),
+        AS_JOB,
     )
     examples = (
         Example("Generate SLB logs, then collect them",
@@ -344,7 +344,7 @@ class GetClusterLog(Cmdlet):
         Parameter("Health", "switch", help="Include the cluster health logs."),
         Parameter("ExportClusterPerformanceHistory", "switch", help="Export the cluster performance history."),
         Parameter("UseLocalTime", "switch", aliases=("lt",), help="Write times in local time instead of GMT."),
-        Parameter("AsJob", "switch", help="Accepted for compatibility; the command runs in the foreground."),
+        AS_JOB,
     )
     output_type = "System.IO.FileInfo"
     examples = (Example("Cluster log of the last 30 minutes of one node", "Get-ClusterLog -Node azs-node01 -TimeSpan 30"),)

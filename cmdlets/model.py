@@ -102,6 +102,11 @@ SHOULD_PROCESS_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("WhatIf", "switch", aliases=("wi",)),
     Parameter("Confirm", "switch", aliases=("cf",)),
 )
+# Every PEP cmdlet declares -AsJob; the runspace runs the command in the foreground and says so.
+AS_JOB = Parameter(
+    "AsJob", "switch",
+    help="Accepted for compatibility. Jobs are not supported by this emulator: the command runs in the "
+         "foreground and writes a warning.")
 COMMON_PARAMETER_NAMES = frozenset(p.name for p in COMMON_PARAMETERS + SHOULD_PROCESS_PARAMETERS)
 
 

@@ -11,13 +11,9 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from cmdlets.model import Cmdlet, Example, Parameter
+from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
 from collector.stamp import Stamp
 from pep.objects import ErrorCategory, PSCustomObject, custom_object
-
-_AS_JOB = Parameter("AsJob", "switch",
-                    help="Accepted for compatibility. Jobs are not supported by this emulator: the command runs "
-                         "in the foreground and writes a warning.")
 
 
 def _derived_guid(stamp: Stamp, purpose: str) -> str:
@@ -88,7 +84,7 @@ class GetAzureStackStampInformation(Cmdlet):
         "endpoint (ERCS) addresses and the administrator and tenant external endpoints."
     )
     output_type = "System.Management.Automation.PSObject"
-    parameters = (_AS_JOB,)
+    parameters = (AS_JOB,)
     examples = (
         Example("Get the stamp information", "Get-AzureStackStampInformation"),
         Example("Read the CloudID from a workstation",
@@ -112,7 +108,7 @@ class GetAzureStackSupportConfiguration(Cmdlet):
     parameters = (
         Parameter("IncludeRegistrationObjectId", "switch", default="False",
                   help="Also returns the registration identity's object ID (needs internet connectivity)."),
-        _AS_JOB,
+        AS_JOB,
     )
     examples = (
         Example("Get the support configuration", "Get-AzureStackSupportConfiguration"),
@@ -155,7 +151,7 @@ class GetThirdPartyNotices(Cmdlet):
     synopsis = "Returns the third-party notices of this privileged endpoint."
     description = "Returns the names and licenses of the third-party components this endpoint is built on."
     output_type = "System.String"
-    parameters = (_AS_JOB,)
+    parameters = (AS_JOB,)
     examples = (Example("Show the notices", "Get-ThirdPartyNotices"),)
 
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:

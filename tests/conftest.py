@@ -23,11 +23,10 @@ if _ROOT not in sys.path:
 from servers import Azurite, Samba, ServerUnavailable, start_azurite, start_samba
 
 
-@pytest.fixture(scope="session")
-def azurite() -> Azurite:
-    """A running Azurite blob service: .endpoint, .account, .key, .make_container_sas(name, permissions, expiry)."""
+def _serve(start):
+    """Run a server for the whole session; skip its tests (with the install hint) when it is missing."""
     try:
-        cm = start_azurite()
+        cm = start()
         server = cm.__enter__()
     except ServerUnavailable as e:
         pytest.skip(str(e))
@@ -35,17 +34,15 @@ def azurite() -> Azurite:
         yield server
     finally:
         cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Azurite:
+    """A running Azurite blob service: .endpoint, .account, .key, .make_container_sas(name, permissions, expiry)."""
+    yield from _serve(start_azurite)
 
 
 @pytest.fixture(scope="session")
 def samba() -> Samba:
     """A running smbd: .host, .port, .share, .user, .password, .path (local dir of the share), .unc(...)."""
-    try:
-        cm = start_samba()
-        server = cm.__enter__()
-    except ServerUnavailable as e:
-        pytest.skip(str(e))
-    try:
-        yield server
-    finally:
-        cm.__exit__(None, None, None)
+    yield from _serve(start_samba)
