@@ -142,16 +142,25 @@ class _Reporter:
 
 
 class _Progress:
-    """Write-Progress: one overall bar (bytes) and one bar per role, throttled."""
+    """Write-Progress: one overall bar (bytes) and one bar per role, throttled. A role's total is
+    known once all its hosts are scanned, so the overall total grows while scanning goes on."""
 
-    def __init__(self, ctx: Any, total: int, role_totals: dict[str, int]):
-        self.ctx, self.total = ctx, max(1, total)
-        self.role_totals = role_totals
-        self.role_ids = {r: i + 2 for i, r in enumerate(sorted(role_totals))}
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+        self.total = 0
+        self.role_totals: dict[str, int] = {}
+        self.role_ids: dict[str, int] = {}
         self.done = 0
-        self.role_done: dict[str, int] = {r: 0 for r in role_totals}
+        self.role_done: dict[str, int] = {}
         self._mutex = threading.Lock()
         self._last = 0.0
+
+    def add_role(self, role: str, total: int) -> None:
+        with self._mutex:
+            self.total += total
+            self.role_totals[role] = total
+            self.role_ids.setdefault(role, len(self.role_ids) + 2)
+            self.role_done.setdefault(role, 0)
 
     def add(self, role: str, n: int, force: bool = False) -> None:
         with self._mutex:
@@ -161,10 +170,10 @@ class _Progress:
             if not force and now - self._last < 0.25:
                 return
             self._last = now
-            done, rd = self.done, self.role_done[role]
+            done, rd, total = self.done, self.role_done[role], max(1, self.total)
         rt = max(1, self.role_totals.get(role, 1))
-        self.ctx.write_progress("Get-AzureStackLog", f"Collected {done / 1048576:.1f} of {self.total / 1048576:.1f} MB",
-                                activity_id=1, percent=min(100, done * 100 // self.total))
+        self.ctx.write_progress("Get-AzureStackLog", f"Collected {done / 1048576:.1f} of {total / 1048576:.1f} MB",
+                                activity_id=1, percent=min(100, done * 100 // total))
         self.ctx.write_progress(f"Collecting {role}", f"{rd / 1048576:.1f} of {rt / 1048576:.1f} MB",
                                 activity_id=self.role_ids.get(role, 2), parent_id=1,
                                 percent=min(100, rd * 100 // rt))
@@ -307,10 +316,7 @@ class Engine:
             st.status = "scanned"
             rep.verbose(f"{u.role} on {u.host}: {len(st.selected)} file(s) in the window, {st.outside} outside.")
 
-        with ThreadPoolExecutor(self.scan_workers) as pool:
-            list(pool.map(scan, states.values()))
-
-        # -- pack -------------------------------------------------------------------------------
+        # -- resume -----------------------------------------------------------------------------
         delivery_errors: list[str] = []
         # Zips a previous run built but did not deliver: deliver them now.
         for name, z in list(journal.zips().items()):
@@ -330,27 +336,8 @@ class Engine:
         for z in journal.zips().values():
             for f in z.get("files", []):
                 done_keys.add(f"{z['role']}|{f['host']}|{f['path']}")
-        by_role: dict[str, list[FileRef]] = {}
-        for st in states.values():
-            for j in st.selected:
-                ref = FileRef(st.unit, j.file.relpath, j.file.size)
-                if ref.key not in done_keys:
-                    by_role.setdefault(st.unit.role, []).append(ref)
-        jobs: list[tuple[str, str, list[FileRef]]] = []
-        for role, refs in by_role.items():
-            used = [int(n.rsplit("_", 1)[1][:-4]) for n, z in journal.zips().items() if z["role"] == role]
-            n = max(used, default=0)
-            for part in chunk(refs, self.split_bytes):
-                n += 1
-                jobs.append((role, f"{role}_{n}.zip", part))
-        jobs.sort(key=lambda j: -sum(f.size for f in j[2]))  # biggest first: best use of the workers
-        role_totals: dict[str, int] = {}
-        for role, _, part in jobs:
-            role_totals[role] = role_totals.get(role, 0) + sum(f.size for f in part)
-        progress = _Progress(ctx, sum(role_totals.values()), role_totals)
-        rep.verbose(f"{len(jobs)} zip file(s) to build from {sum(len(j[2]) for j in jobs)} file(s), "
-                    f"{sum(role_totals.values()) / 1048576:.1f} MB.")
 
+        # -- pack -------------------------------------------------------------------------------
         def build(job: tuple[str, str, list[FileRef]]) -> None:
             role, name, part = job
             if stop.is_set():
@@ -411,8 +398,50 @@ class Engine:
                     cut_reason.setdefault(f.key, f"failed while building {job[1]}: {e}")
                 (staging / (job[1] + ".partial")).unlink(missing_ok=True)
 
-        with ThreadPoolExecutor(self.workers) as pool:
-            list(pool.map(build_safely, jobs))
+        def role_jobs(role: str) -> list[tuple[str, str, list[FileRef]]]:
+            refs = [FileRef(st.unit, j.file.relpath, j.file.size)
+                    for st in states.values() if st.unit.role == role for j in st.selected]
+            refs = [r for r in refs if r.key not in done_keys]
+            used = [int(n.rsplit("_", 1)[1][:-4]) for n, z in journal.zips().items() if z["role"] == role]
+            n = max(used, default=0)
+            jobs = []
+            for part in chunk(refs, self.split_bytes):
+                n += 1
+                jobs.append((role, f"{role}_{n}.zip", part))
+            return sorted(jobs, key=lambda j: -sum(f.size for f in j[2]))  # biggest first
+
+        # A role is packed as soon as all its hosts are scanned, while other hosts are still being
+        # scanned: one slow host holds back its own role, not the whole bundle.
+        unscanned: dict[str, int] = {}
+        for st in states.values():
+            unscanned[st.unit.role] = unscanned.get(st.unit.role, 0) + 1
+        unscanned_mutex = threading.Lock()
+        progress = _Progress(ctx)
+        pack_pool = ThreadPoolExecutor(self.workers)
+
+        def scan_then_pack(st: UnitState) -> None:
+            try:
+                scan(st)
+            finally:
+                role = st.unit.role
+                with unscanned_mutex:
+                    unscanned[role] -= 1
+                    ready = unscanned[role] == 0
+                if ready:
+                    jobs = role_jobs(role)
+                    size = sum(f.size for job in jobs for f in job[2])
+                    progress.add_role(role, size)
+                    if jobs:
+                        rep.verbose(f"{role}: {len(jobs)} zip file(s) to build from "
+                                    f"{sum(len(j[2]) for j in jobs)} file(s), {size / 1048576:.1f} MB.")
+                    for job in jobs:
+                        pack_pool.submit(build_safely, job)
+
+        try:
+            with ThreadPoolExecutor(self.scan_workers) as pool:
+                list(pool.map(scan_then_pack, states.values()))
+        finally:
+            pack_pool.shutdown(wait=True)
         progress.complete()
 
         # -- report -----------------------------------------------------------------------------

@@ -172,3 +172,21 @@ def test_no_secrets_in_output_log_manifest_or_console(stamp, tmp_path):
              " ".join(map(str, sink.informations + sink.warnings + sink.verboses))]
     for t in texts:
         assert "SuperSecretSig" not in t
+
+
+def test_whole_run_deadline_keeps_what_was_collected_and_says_what_was_cut(stamp, tmp_path):
+    # Two hosts are slow; TimeOutInMinutes (here 1.2 s) ends the run long before they would finish.
+    slow = {"azs-xrp02": 0.6, "azs-xrp03": 0.6}
+    started = time.monotonic()
+    result, sink = run(stamp, tmp_path / "st", tmp_path / "o", window(12, 0),
+                       {"faults": {"slow_hosts": slow}, "collection": {"scan_concurrency": 1}},
+                       roles=["CA", "URP"], timeout_minutes=0.02)
+    assert time.monotonic() - started < 20
+    m = manifest(bundle_dir(tmp_path / "o"))
+    statuses = [h["status"] for r in m["roles"].values() for h in r["hosts"].values()]
+    assert "ok" in statuses and "timed out" in statuses
+    cut = [n for n in m["not_collected"] if "TimeOutInMinutes" in n["reason"]]
+    assert cut, m["not_collected"]
+    assert any("TimeOutInMinutes" in w for w in sink.warnings)
+    # What was collected before the deadline is in the bundle.
+    assert m["summary"]["files"] > 0 and list(bundle_dir(tmp_path / "o").glob("*.zip"))
