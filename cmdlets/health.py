@@ -72,8 +72,7 @@ class TestAzureStack(Cmdlet):
         ignore = {n.lower() for n in params.get("Ignore") or ()}
         names = [n for n in names if n.lower() not in ignore]
         stamp = ctx.runspace.env.stamp
-        if ctx.whatif:
-            ctx.write_host(f'What if: Performing the operation "Test-AzureStack" on target "{stamp.name}".')
+        if not ctx.should_process(stamp.name):
             return
         quiet = bool(params.get("DisableConsoleOutput"))
         if not quiet:

@@ -202,6 +202,30 @@ class CommandContext:
         """kwargs: activity_id, parent_id, percent, current_operation, seconds_remaining, completed."""
         self.sink.progress(progress_record(activity, status, **kwargs))
 
+    # -- ShouldProcess (-WhatIf / -Confirm) -----------------------------------------------------
+    def should_process(self, target: str, action: str | None = None) -> bool:
+        """PowerShell's ShouldProcess: -WhatIf describes the action and skips it; -Confirm asks the
+        user first (and fails as PowerShell does when there is no user to ask)."""
+        action = action or self.command
+        if self.whatif:
+            self.write_host(f'What if: Performing the operation "{action}" on target "{target}".')
+            return False
+        if not self.confirm:
+            return True
+        if self.host is None:
+            self.throw("A command that prompts the user failed because the host program or the command type does "
+                       "not support user interaction. The host was attempting to request confirmation with the "
+                       f'following message: Are you sure you want to perform this action?', "HostException",
+                       ErrorCategory.NotImplemented,
+                       exception_type="System.Management.Automation.Host.HostException")
+        answer = self.host.read_line(
+            "\nConfirm\nAre you sure you want to perform this action?\n"
+            f'Performing the operation "{action}" on target "{target}".\n'
+            '[Y] Yes  [A] Yes to All  [N] No  [L] No to All  [S] Suspend  [?] Help (default is "Y"): ')
+        if answer is None:
+            raise PipelineStoppedError("The pipeline has been stopped.")
+        return answer.strip().lower() in ("", "y", "a", "yes")
+
     # -- cancellation ----------------------------------------------------------------------
     @property
     def stopping(self) -> bool:
