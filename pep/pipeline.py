@@ -215,7 +215,7 @@ class CommandContext:
         if self.host is None:
             self.throw("A command that prompts the user failed because the host program or the command type does "
                        "not support user interaction. The host was attempting to request confirmation with the "
-                       f'following message: Are you sure you want to perform this action?', "HostException",
+                       'following message: Are you sure you want to perform this action?', "HostException",
                        ErrorCategory.NotImplemented,
                        exception_type="System.Management.Automation.Host.HostException")
         answer = self.host.read_line(
