@@ -75,9 +75,16 @@ def error_record(
         TargetObject=target,
     )
     if recommended_action:
-        from psrpcore.types import ErrorDetails
+        with_recommended_action(record, recommended_action)
+    return record
 
-        record.ErrorDetails = ErrorDetails(Message=message, RecommendedAction=recommended_action)
+
+def with_recommended_action(record: ErrorRecord, text: str) -> ErrorRecord:
+    """ErrorDetails.RecommendedAction: one line telling the user what to do instead. It travels with
+    the record over PSRP, and the console prints it under the error view (our hints)."""
+    from psrpcore.types import ErrorDetails
+
+    record.ErrorDetails = ErrorDetails(Message=str(record.Exception.Message), RecommendedAction=text)
     return record
 
 

@@ -25,7 +25,9 @@ from typing import Any, Iterable
 
 from cmdlets.model import Cmdlet
 from pep.invocation import CommandCall
-from pep.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
+from pep.objects import (
+    ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
+)
 from pep.pipeline import CollectingSink, CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
 
 log = logging.getLogger("pep.runspace")
@@ -224,9 +226,8 @@ class Runspace:
                 return self._invoke_workstation(text, sink, stop_event, host)
         except ParseError as e:
             record = e.to_error_record()
-            hint = getattr(e, "hint", None)
-            if hint:
-                record.hint = hint
+            if getattr(e, "hint", None):
+                with_recommended_action(record, e.hint)
             sink.error(record)
             return InvocationResult("Failed", True, record)
         if not calls:

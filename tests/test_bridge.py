@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from collector.stampgen import generate
+from pep.formatting import format_error
 from pep.pipeline import ListSink
 from session.bridge.frontends import workstation_runspace
 from session.bridge.shell import WorkstationShell
@@ -161,6 +162,14 @@ Invoke-Command -Session $s { Test-ListenerStreams 3 -Verbose }
 def test_a_script_block_that_is_not_one_pipeline_meets_nolanguage(listener, rs):
     result, sink = run(rs, preamble(listener.port) + "Invoke-Command -Session $s { $x = 1; $x }")
     assert [e.FullyQualifiedErrorId for e in sink.errors] == ["ScriptsNotAllowed"]
+
+
+def test_the_pep_date_hint_crosses_the_wire(listener, rs):
+    result, sink = run(rs, preamble(listener.port) + "Invoke-Command -Session $s { (Get-Date).AddHours(-1) }")
+    (err,) = sink.errors
+    assert err.FullyQualifiedErrorId == "ScriptsNotAllowed"
+    assert "$using:" in err.ErrorDetails.RecommendedAction
+    assert "$using:" in format_error(err).splitlines()[-1]
 
 
 def test_wrong_password_and_unknown_configuration(listener, rs):

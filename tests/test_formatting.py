@@ -27,6 +27,7 @@ from pep.objects import (
     error_record,
     progress_record,
     with_position,
+    with_recommended_action,
 )
 
 PBE = "System.Management.Automation.ParameterBindingException"
@@ -219,7 +220,7 @@ def test_scripts_not_allowed_as_a_remote_pep_shows_it_with_the_hint_after():
         "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode.",
         "ScriptsNotAllowed", ErrorCategory.ParserError, exception_type="System.Management.Automation.ParseException",
         target="Get-Date")
-    record.hint = 'Hint: pass a literal date, e.g. -FromDate "11/25/2026 08:00".'
+    with_recommended_action(record, 'Hint: pass a literal date, e.g. -FromDate "11/25/2026 08:00".')
     assert format_error(record) == (
         "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode.\n"
         "    + CategoryInfo          : ParserError: (Get-Date:String) [], ParseException\n"

@@ -106,7 +106,8 @@ def _indented(label: str, value: str, width: int) -> list[str]:
 
 
 def format_error(record: ErrorRecord, width: int = 120) -> str:
-    """The 5.1 error view of one record, ending with a newline; a `hint` attribute adds a line."""
+    """The 5.1 error view of one record, ending with a newline. ErrorDetails.RecommendedAction (our
+    hints, beyond what 5.1 prints) adds one line after it."""
     position = getattr(record, "position", None)
     message = error_message(record)
     is_parse = getattr(record.CategoryInfo.Category, "name", "") == "ParserError"
@@ -119,7 +120,8 @@ def format_error(record: ErrorRecord, width: int = 120) -> str:
     lines = first.splitlines() or [""]
     lines += _indented("CategoryInfo          ", category_text(record), width)
     lines += _indented("FullyQualifiedErrorId ", record.FullyQualifiedErrorId or "", width)
-    hint = getattr(record, "hint", None)
+    details = getattr(record, "ErrorDetails", None)
+    hint = getattr(details, "RecommendedAction", None) if details is not None else None
     if hint:
         lines.append(str(hint))
     return "".join(line + "\n" for line in lines)
