@@ -468,7 +468,17 @@ class InvokeCommand(Cmdlet):
                        ErrorCategory.InvalidArgument, "System.Management.Automation.ParameterBindingException",
                        terminating=True)
         variables = ctx.runspace.variables
-        what = plan(block.node, block.text, block.source, lambda name: variables.get(name.lower()))
+
+        def using_value(name: str) -> Any:
+            # unset is not $null: a typo in $using:fromDat must not send $null and widen the window
+            if name.lower() not in variables:
+                _cmd_error(ctx, f"The value of the using variable '$using:{name}' cannot be retrieved because it "
+                           "has not been set in the local session.",
+                           _class_id("UsingVariableIsUndefined", "InvokeCommandCommand"), ErrorCategory.InvalidArgument,
+                           "System.ArgumentException", target=name, terminating=True)
+            return variables[name.lower()]
+
+        what = plan(block.node, block.text, block.source, using_value)
         temporary = []
         if params.get("Session") is not None:
             sessions = _sessions_from(ctx, params["Session"])

@@ -282,3 +282,18 @@ def test_pep_run_prompts_for_credentials_and_sets_the_exit_code(tmp_path):
     assert "user=AZURESTACK\\me length=9" in child.before
     assert "not reached" not in child.before
     assert child.exitstatus == 3
+
+
+def test_using_an_unset_variable_stops_invoke_command_before_anything_is_sent(listener, rs):
+    # a typo in $using:fromDat must not silently send $null (the PEP would then use its default window)
+    result, sink = run(rs, preamble(listener.port) + "$fromDate = $null\n"
+                       "Invoke-Command -Session $s { Get-Command -Name $using:nosuch }\n"
+                       "Invoke-Command -Session $s { Get-Command -Name $using:fromDate }\n"
+                       "Invoke-Command -Session $s { Get-Command $using:nosuch; Get-Date }\n")
+    assert messages(sink)[0] == (
+        "UsingVariableIsUndefined,Microsoft.PowerShell.Commands.InvokeCommandCommand: The value of the using "
+        "variable '$using:nosuch' cannot be retrieved because it has not been set in the local session.")
+    # a variable set to $null is defined: it is sent, and the endpoint answers for it
+    assert messages(sink)[1].startswith("MissingArgument,Get-Command")
+    assert messages(sink)[2].startswith("UsingVariableIsUndefined,")
+    assert len(sink.errors) == 3

@@ -28,7 +28,7 @@ class RemotePlan:
 
 def plan(block_node: ast.ScriptBlockExpression, block_text: str, source: str,
          lookup: Callable[[str], Any]) -> RemotePlan:
-    """`lookup(name)` gives the local value of `$using:name` (raises KeyError-free: None when unset)."""
+    """`lookup(name)` gives the local value of `$using:name`; it raises when the variable is unset."""
     try:
         return RemotePlan(calls=_to_calls(block_node.body, source, lookup))
     except NotConvertible:
