@@ -1,19 +1,21 @@
 """One collection at a time per stamp: a lock file in the state directory that survives crashes.
 
-The file holds who, when and which window; it is created with O_EXCL so two processes cannot both
-win. A lock whose process is gone (kill -9, power loss) is stale and taken over.
+The file holds who, when and which window. Ownership is an exclusive flock on it, not the file's
+existence: the kernel drops the flock when its process dies (kill -9, power loss), so a stale lock
+is simply one nobody has flocked, and two processes can never both win (checking "is the file
+there, is its pid alive" and then acting on it raced: a lock being written was read as empty and
+taken over). A flock belongs to one open file, so sessions of one process (the listener) exclude
+each other too.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
-import threading
+import time
 from pathlib import Path
 from typing import Any
-
-_local_holders: set[str] = set()  # lock paths held by this process (the listener runs many sessions)
-_mutex = threading.Lock()
 
 
 class LockBusy(Exception):
@@ -26,55 +28,45 @@ class LockBusy(Exception):
         )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class CollectionLock:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.held = False
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def acquire(self, info: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise LockBusy(self._holder()) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the holder released (and removed) the file between our open and flock: retry
         data = {**info, "pid": os.getpid(), "hostname": socket.gethostname()}
-        for _ in range(3):
-            with _mutex:
-                try:
-                    fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                except FileExistsError:
-                    holder = self.read()
-                    if holder is None or self._stale(holder):
-                        try:
-                            os.unlink(self.path)
-                        except FileNotFoundError:
-                            pass
-                        continue
-                    raise LockBusy(holder) from None
-                with os.fdopen(fd, "w") as f:
-                    json.dump(data, f)
-                    f.flush()
-                    os.fsync(f.fileno())
-                _local_holders.add(str(self.path))
-                self.held = True
-                return
-        raise LockBusy(self.read() or {})
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(data).encode())
+        os.fsync(fd)
+        self._fd = fd
 
-    def _stale(self, holder: dict[str, Any]) -> bool:
-        pid = holder.get("pid")
-        if holder.get("hostname") not in (None, socket.gethostname()):
-            return False
-        if not isinstance(pid, int):
-            return True
-        if pid == os.getpid():  # ours: busy only while a session of this process really holds it
-            return str(self.path) not in _local_holders
-        return not _alive(pid)
+    def _holder(self) -> dict[str, Any]:
+        # The holder writes its details just after taking the flock: give it a moment.
+        for _ in range(20):
+            holder = self.read()
+            if holder is not None:
+                return holder
+            time.sleep(0.005)
+        return {}
 
     def read(self) -> dict[str, Any] | None:
         try:
@@ -83,12 +75,11 @@ class CollectionLock:
             return None
 
     def release(self) -> None:
-        if not self.held:
+        if self._fd is None:
             return
-        with _mutex:
-            _local_holders.discard(str(self.path))
-            try:
-                os.unlink(self.path)
-            except FileNotFoundError:
-                pass
-        self.held = False
+        try:
+            os.unlink(self.path)  # while still flocked, so nobody flocks the old file after we let go
+        except FileNotFoundError:
+            pass
+        os.close(self._fd)
+        self._fd = None
