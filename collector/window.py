@@ -32,14 +32,24 @@ class Window:
         return {"from_utc": self.from_utc.isoformat(), "to_utc": self.to_utc.isoformat()}
 
 
+_MIN = datetime.min.replace(tzinfo=timezone.utc)
+_MAX = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def fmt(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    t = t.astimezone(timezone.utc)
+    return f"{t.year:04d}-{t:%m-%d %H:%M:%S}"  # strftime does not pad year 1
 
 
 def to_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.astimezone()  # naive = local time, like a PowerShell DateTime of kind Local
-    return value.astimezone(timezone.utc)
+    """Like DateTime.ToUniversalTime(): a date at the very edge of the calendar clamps to
+    MinValue/MaxValue instead of failing."""
+    try:
+        if value.tzinfo is None:
+            value = value.astimezone()  # naive = local time, like a PowerShell DateTime of kind Local
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return _MIN if value.year < 5000 else _MAX
 
 
 def resolve(from_date: datetime | None, to_date: datetime | None, now: datetime | None = None,
@@ -47,7 +57,10 @@ def resolve(from_date: datetime | None, to_date: datetime | None, now: datetime 
     """Apply the defaults and normalise to UTC. Raises WindowError when ToDate is before FromDate."""
     now = to_utc(now) if now else datetime.now(timezone.utc)
     to = to_utc(to_date) if to_date is not None else now
-    frm = to_utc(from_date) if from_date is not None else to - timedelta(hours=default_hours)
+    if from_date is not None:
+        frm = to_utc(from_date)
+    else:
+        frm = to - timedelta(hours=default_hours) if to - _MIN > timedelta(hours=default_hours) else _MIN
     if to < frm:
         raise WindowError(
             f"The ToDate ({fmt(to)} UTC) is earlier than the FromDate ({fmt(frm)} UTC). "

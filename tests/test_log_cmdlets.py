@@ -77,3 +77,17 @@ def test_get_cluster_log(stamp, tmp_path):
     assert "GMT" in text.splitlines()[0] and "::20" in text
     r, s = invoke(env, "Get-ClusterLog -Node azs-acs01")
     assert s.errors[0].FullyQualifiedErrorId == "NodeNotFound,Get-ClusterLog"
+
+
+@pytest.mark.parametrize("dates,echo", [
+    ('-FromDate 0001-01-01', "FromDate 0001-01-01 00:00:00 ToDate"),
+    ('-ToDate 0001-01-01', "FromDate 0001-01-01 00:00:00 ToDate 0001-01-01 00:00:00 (UTC)"),
+    ('-FromDate 0001-01-01 -ToDate "12/31/9999 23:59:59"', "FromDate 0001-01-01 00:00:00 ToDate 9999-12-31"),
+])
+def test_dates_at_the_edge_of_the_calendar_are_a_window_not_an_internal_error(stamp, tmp_path, dates, echo):
+    """'Everything there is' typed as the earliest and latest dates: clamped like ToUniversalTime(), echoed."""
+    env = Environment(stamp_dir=stamp, state_dir=tmp_path / "st")
+    r, s = invoke(env, f"Get-AzureStackLog -FilterByRole CA {dates} -OutputPath {tmp_path / 'o'}")
+    assert not s.errors, [e.FullyQualifiedErrorId for e in s.errors]
+    assert any(echo in str(i) for i in s.informations), s.informations
+    assert any("Log collection complete" in str(i) for i in s.informations)
