@@ -302,10 +302,27 @@ def test_console_sink_on_a_pipe_buffers_output_and_prints_no_progress():
 
 def test_console_sink_on_a_terminal_colours_errors_and_draws_progress():
     out, err = io.StringIO(), io.StringIO()
-    sink = ConsoleSink(out, err, width=100, is_tty=True)
+    sink = ConsoleSink(out, err, width=100, is_tty=True, height=24)
     sink.error(error_record("bad", "Bad", command="X"))
     assert err.getvalue().startswith("\x1b[31mX : bad")
     sink.progress(progress_record("Collecting logs", "role ACS", percent=40))
     sink.progress(progress_record("Collecting logs", "role ACS", percent=40, completed=True))
     sink.flush()
     assert "Collecting logs" in out.getvalue()
+
+
+def test_progress_of_many_activities_takes_at_most_a_third_of_the_terminal():
+    # Get-AzureStackLog reports one activity per role (79): a live region taller than the window
+    # pushed the command's own lines into the scrollback and left an empty screen behind.
+    out, err = io.StringIO(), io.StringIO()
+    sink = ConsoleSink(out, err, width=100, is_tty=True, height=24)
+    sink.warning("before the bars")
+    for i in range(30):
+        sink.progress(progress_record(f"Collecting role{i:02d}", "1 of 2 MB", activity_id=i + 2, percent=50))
+    sink._progress.progress.refresh()
+    frame = out.getvalue().rsplit("\r", 1)[-1]
+    rows = [line for line in frame.splitlines() if "Collecting" in line]
+    assert len(rows) == 8  # max(5, 24 // 3), the activities updated last
+    assert "role29" in rows[-1] and "role22" in rows[0]
+    sink.flush()
+    assert "before the bars" in out.getvalue()

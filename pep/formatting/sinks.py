@@ -22,20 +22,25 @@ def _paint(text: str, color: str) -> str:
 
 
 class _Progress:
-    """One rich progress bar per ActivityId, drawn on the terminal while a command runs."""
+    """One rich progress bar per ActivityId, drawn on the terminal while a command runs.
 
-    def __init__(self, out: TextIO, width: int):
+    Like 5.1's progress pane, the bars take at most a third of the window (5 rows at least), showing
+    the activities updated last: a taller live region would push everything printed before it into
+    the scrollback and leave an empty screen when it is erased."""
+
+    def __init__(self, out: TextIO, width: int, height: int | None = None):
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-        self.console = Console(file=out, force_terminal=True, width=width, highlight=False)
+        self.console = Console(file=out, force_terminal=True, width=width, height=height, highlight=False)
+        self.max_rows = max(5, self.console.size.height // 3)
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[status]}"),
             console=self.console, transient=True, auto_refresh=True, redirect_stdout=False,
             redirect_stderr=False,
         )
-        self.tasks: dict[int, Any] = {}
+        self.tasks: dict[int, Any] = {}  # in order of last update, oldest first
         self.started = False
 
     def update(self, record: Any) -> None:
@@ -50,15 +55,22 @@ class _Progress:
         total = 100 if percent is not None and percent >= 0 else None
         fields = dict(description=str(record.Activity or ""), status=str(record.StatusDescription or ""))
         if activity_id in self.tasks:
-            self.progress.update(self.tasks[activity_id], total=total,
-                                 completed=max(percent, 0) if total else 0, **fields)
+            task = self.tasks.pop(activity_id)
+            self.progress.update(task, total=total, completed=max(percent, 0) if total else 0, **fields)
         else:
-            self.tasks[activity_id] = self.progress.add_task(
+            task = self.progress.add_task(
                 fields["description"], total=total, completed=max(percent or 0, 0) if total else 0,
                 status=fields["status"])
+        self.tasks[activity_id] = task
+        self._show_latest()
         if not self.started:
             self.progress.start()
             self.started = True
+
+    def _show_latest(self) -> None:
+        shown = list(self.tasks.values())[-self.max_rows:]
+        for task in self.tasks.values():
+            self.progress.update(task, visible=task in shown)
 
     def print(self, text: str) -> None:
         from rich.text import Text
@@ -75,8 +87,10 @@ class _Progress:
 class ConsoleSink:
     """Renders a pipeline's streams on a terminal (`is_tty`: colours and progress) or a pipe."""
 
-    def __init__(self, out: TextIO, err: TextIO, width: int = 120, is_tty: bool = False):
+    def __init__(self, out: TextIO, err: TextIO, width: int = 120, is_tty: bool = False,
+                 height: int | None = None):
         self.out, self.err, self.width, self.is_tty = out, err, width, is_tty
+        self.height = height  # None: the terminal's own
         self._pending: list[Any] = []
         self._lock = threading.RLock()
         self._progress: _Progress | None = None
@@ -116,7 +130,7 @@ class ConsoleSink:
             return  # progress is for people watching a terminal; pipes get nothing
         with self._lock:
             if self._progress is None:
-                self._progress = _Progress(self.out, self.width)
+                self._progress = _Progress(self.out, self.width, self.height)
             self._progress.update(record)
 
     # -- buffered output ------------------------------------------------------------------------
