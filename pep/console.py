@@ -118,6 +118,8 @@ class ConsoleHost:
         try:
             while fd is not None:
                 if self.console.stop_requested():
+                    if old is None:  # end the prompt's line (a secure read ends it below)
+                        self._write("\n")
                     raise PipelineStoppedError("The pipeline has been stopped.")
                 ready, _, _ = select.select([fd], [], [], 0.1)
                 if ready:

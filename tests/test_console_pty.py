@@ -181,3 +181,16 @@ def test_exit_and_exit_pssession_leave(console, word):
     console.expect(pexpect.EOF)
     console.close()
     assert console.exitstatus == 0
+
+
+def test_ctrl_c_at_a_parameter_prompt_returns_to_a_prompt_on_its_own_line(console):
+    console.sendline("Test-AskCommand")
+    console.expect_exact("Label: ")
+    time.sleep(0.3)
+    console.sendcontrol("c")
+    console.expect(FRESH_PROMPT)
+    # the new prompt must not start after "Label: ^C", where the line editor would redraw it wrongly
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.before)
+    assert shown.endswith("\n")
+    out = _run(console, "Test-SlowCommand Fast")
+    assert "finished fast" in out
