@@ -196,3 +196,18 @@ def test_one_pipeline_becomes_command_form_with_using_values():
 def test_anything_else_goes_as_a_script(block):
     p = _plan(block, {"localvar": "x"})
     assert p.calls is None and p.script == block[1:-1]
+
+
+@pytest.mark.parametrize("text, error_id", [
+    # $s is unset because New-PSSession failed: say so, never "no -Session given" or a connection to localhost
+    ("Invoke-Command -Session $s { Get-Date }", "ParameterArgumentValidationError,Invoke-Command"),
+    ("Invoke-Command $s { Get-Date }", "ParameterArgumentValidationError,Invoke-Command"),
+    ("Invoke-Command -Session @() { Get-Date }", "ParameterArgumentValidationError,Invoke-Command"),
+    ("Enter-PSSession -Session $s", "ParameterArgumentValidationError,Enter-PSSession"),
+    ("Remove-PSSession $s", "ParameterArgumentValidationErrorNullNotAllowed,Remove-PSSession"),
+])
+def test_a_session_variable_left_unset_is_a_binding_error(rs, text, error_id):
+    result, sink = run(rs, text)
+    (err,) = sink.errors
+    assert err.FullyQualifiedErrorId == error_id
+    assert "'Session'" in str(err.Exception.Message)
