@@ -64,6 +64,18 @@ def _check_nodes(ctx: Any, nodes: list[str] | None) -> None:
               "NodeNotFound", ErrorCategory.ObjectNotFound, target=bad[0])
 
 
+def _make_folder(ctx: Any, folder: Any, error_id: str) -> Path:
+    """Create a destination folder before any work, or refuse with a record (never a traceback)."""
+    path = Path(folder).expanduser().absolute()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "a file of that name exists" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
+        _fail(ctx, f"Cannot create the destination '{path}': {why}.", error_id, ErrorCategory.WriteError,
+              exception_type="System.IO.IOException", target=str(folder))
+    return path
+
+
 def _run_engine(ctx: Any, req: CollectionRequest, sink: Any) -> Any:
     from collector.engine import CollectionError, Engine
 
@@ -302,6 +314,7 @@ class InvokeAzureStackOnDemandLog(Cmdlet):
         roles = params.get("FilterByRole") or list(ON_DEMAND_ROLES)
         roles = [next(r for r in ON_DEMAND_ROLES if r.lower() == x.lower()) for x in roles]
         root = stamp_root(env)
+        out = _make_folder(ctx, params["OutputPath"], "DestinationNotWritable") if params.get("OutputPath") else None
         for role in roles:
             ctx.check_stopped()
             hosts = env.stamp.roles.get(role, [])
@@ -312,8 +325,8 @@ class InvokeAzureStackOnDemandLog(Cmdlet):
                 paths = sorted((root / HOSTS_DIR).glob(f"*/{role}/OnDemand/*"))
             for p in paths:
                 host = p.relative_to(root / HOSTS_DIR).parts[0]
-                if params.get("OutputPath"):
-                    dest = Path(params["OutputPath"]) / role / host
+                if out is not None:
+                    dest = out / role / host
                     dest.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(p, dest / p.name)
                 ctx.write_output(custom_object("AzureStack.OnDemandLog", Role=role, ComputerName=host, Name=p.name,
@@ -367,13 +380,8 @@ class GetClusterLog(Cmdlet):
             nodes.append(h.name)
         if not nodes:
             return
-        dest = Path(params.get("Destination") or env.setting("cluster_log.destination")
-                    or (env.state.path / "ClusterLogs")).expanduser().absolute()
-        try:
-            dest.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            _fail(ctx, f"Cannot create the destination '{dest}': {e.strerror}", "DestinationNotWritable",
-                  ErrorCategory.WriteError, exception_type="System.IO.IOException")
+        dest = _make_folder(ctx, params.get("Destination") or env.setting("cluster_log.destination")
+                            or (env.state.path / "ClusterLogs"), "DestinationNotWritable")
         span = params.get("TimeSpan")
         since = datetime.now(timezone.utc) - timedelta(minutes=span) if span else None
         root = stamp_root(env)

@@ -91,3 +91,17 @@ def test_dates_at_the_edge_of_the_calendar_are_a_window_not_an_internal_error(st
     assert not s.errors, [e.FullyQualifiedErrorId for e in s.errors]
     assert any(echo in str(i) for i in s.informations), s.informations
     assert any("Log collection complete" in str(i) for i in s.informations)
+
+
+@pytest.mark.parametrize("text", [
+    "Invoke-AzureStackOnDemandLog -Generate -FilterByRole SLB -OutputPath {f}",
+    "Get-ClusterLog -Node azs-node01 -Destination {f}",
+])
+def test_a_destination_that_is_a_file_is_refused_with_a_record(stamp, tmp_path, text):
+    env = Environment(stamp_dir=stamp, state_dir=tmp_path / "st")
+    (tmp_path / "notes.txt").write_text("not a folder")
+    r, s = invoke(env, text.format(f=tmp_path / "notes.txt"))
+    (err,) = s.errors
+    assert err.FullyQualifiedErrorId.startswith("DestinationNotWritable,")
+    assert "a file of that name exists" in str(err.Exception.Message)
+    assert not s.outputs
