@@ -191,6 +191,8 @@ class Engine:
         self.stamp = stamp or load_stamp(self.root)
         self.faults = Faults.from_env(env)
         self.source = StampSource(self.root, self.faults)
+        # -PerformVMLogRecovery: an unreachable VM's disk, read through its node (the VM's faults do not apply)
+        self.disk = StampSource(self.root)
         cpu = os.cpu_count() or 2
         self.workers = int(env.setting("collection.concurrency", max(2, cpu)))
         self.scan_workers = int(env.setting("collection.scan_concurrency", 2))  # CPU-bound: more threads only contend
@@ -294,7 +296,7 @@ class Engine:
             except HostUnreachable as e:
                 if req.vm_recovery and u.host_kind == "vm":
                     # -PerformVMLogRecovery: event logs are read from the VM's disk through its node.
-                    listing = [f for f in self._list_offline(u) if f.name.lower().endswith(".evtx")]
+                    listing = [f for f in self.disk.list_unit(u.host, u.folder) if f.name.lower().endswith(".evtx")]
                     names = [f.relpath for f in listing]
                     st.recovered = True
                     st.error = f"{e} Windows event logs were recovered from the VM's disk."
@@ -352,7 +354,8 @@ class Engine:
                         try:
                             host_clock(f.unit.host)
                             check(f.unit.host)
-                            n, truncated = self._add_file(zf, f, check, progress)
+                            source = self.disk if states[(f.unit.role, f.unit.host)].recovered else self.source
+                            n, truncated = self._add_file(zf, f, source, check, progress)
                         except FileUnreadable as e:
                             entry["errors"].append({"host": f.unit.host, "path": f.relpath, "reason": str(e)})
                             cut_reason[f.key] = str(e)
@@ -496,13 +499,10 @@ class Engine:
         atomic_write(f, t.isoformat())
         return t
 
-    def _list_offline(self, u: Unit):
-        # The VM is down, but its disk is readable from the host: list without the fault.
-        return StampSource(self.root).list_unit(u.host, u.folder)
-
-    def _add_file(self, zf: zipfile.ZipFile, f: FileRef, check, progress: _Progress) -> tuple[int, str | None]:
+    def _add_file(self, zf: zipfile.ZipFile, f: FileRef, source: StampSource, check,
+                  progress: _Progress) -> tuple[int, str | None]:
         """Stream one file into the zip; returns (bytes, why it was truncated or None)."""
-        src = self.source.open(f.unit.host, f.unit.folder, f.relpath)
+        src = source.open(f.unit.host, f.unit.folder, f.relpath)
         n = 0
         truncated = None
         with src:

@@ -150,6 +150,18 @@ def test_faults_are_reported_in_manifest_and_console(stamp, tmp_path):
     assert result.collected_units == 1 and result.total_units == 4
 
 
+def test_vm_log_recovery_collects_an_unreachable_vms_event_logs(stamp, tmp_path):
+    """-PerformVMLogRecovery: the event logs of the window really are in the bundle, the unit is partial."""
+    cfg = {"faults": {"unreachable_hosts": ["azs-xrp02"]}}
+    result, sink = run(stamp, tmp_path / "st", tmp_path / "o", window(12, 0), cfg, roles=["URP"], vm_recovery=True)
+    b = bundle_dir(tmp_path / "o")
+    host = manifest(b)["roles"]["URP"]["hosts"]["azs-xrp02"]
+    evtx = {p for p in expected_paths(stamp, window(12, 0), roles={"URP"}, hosts={"azs-xrp02"}) if p.endswith(".evtx")}
+    assert evtx and {p for p in collected_paths(b) if "/azs-xrp02/" in p} == evtx
+    assert host["status"] == "partial" and host["files"] == len(evtx) and "recovered" in host["error"]
+    assert any("URP on azs-xrp02: partial" in w for w in sink.warnings)
+
+
 def test_destination_full_is_reported(stamp, tmp_path):
     cfg = {"faults": {"destination_full_after_mb": 0.2}, "collection": {"zip_split_mb": 0.02}}
     result, sink = run(stamp, tmp_path / "st", tmp_path / "o", window(12, 0), cfg, roles=["VirtualMachines"],
