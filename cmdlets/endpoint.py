@@ -1,8 +1,8 @@
 """Close-PrivilegedEndpoint: end the session properly and ship the session transcripts (reference §5.6).
 
 Every transcript kept on the PEP (this session's and those left by sessions that ended with
-Exit-PSSession or by closing the console) is copied to the share, then deleted from the PEP. If
-the copy fails, nothing is deleted, the session stays open and records into a new transcript.
+Exit-PSSession or by closing the console) is copied to the share, then deleted from the PEP;
+transcripts of other sessions still open are theirs to ship. If the copy fails, nothing is deleted, the session stays open and records into a new transcript.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class ClosePrivilegedEndpoint(Cmdlet):
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
         from collector.sinks.base import DestinationError
         from collector.sinks.smb import SmbSink
+        from session.transcript import is_open
 
         rs = ctx.runspace
         try:
@@ -50,7 +51,8 @@ class ClosePrivilegedEndpoint(Cmdlet):
             except DestinationError as e:
                 ctx.throw(e.message, e.error_id, ErrorCategory[e.category], target=sink.description)
             rs.close_transcript()  # this session's transcript is complete from here on
-            files = sorted(p for p in rs.env.state.transcripts.glob("*.txt") if p.is_file())
+            # sessions still open (pep serve runs many) ship their own transcript when they close
+            files = sorted(p for p in rs.env.state.transcripts.glob("*.txt") if p.is_file() and not is_open(p))
             copied = 0
             for path in files:
                 ctx.write_verbose(f"Copying {path.name} to {sink.description}")

@@ -22,6 +22,16 @@ def _scrub(text: str) -> str:
     return redact_text(text)
 
 
+_open_paths: set[Path] = set()  # transcripts of this process's sessions still running
+_open_lock = threading.Lock()
+
+
+def is_open(path: Path) -> bool:
+    """Whether a session of this process still writes `path` (Close-PrivilegedEndpoint leaves it alone)."""
+    with _open_lock:
+        return Path(path) in _open_paths
+
+
 class Transcript:
     def __init__(self, directory: Path, user: str, machine: str):
         self.started = datetime.now()
@@ -40,6 +50,8 @@ class Transcript:
             "**********************\n"
         )
         self._append(header)
+        with _open_lock:
+            _open_paths.add(self.path)
 
     def _append(self, text: str, sync: bool = False) -> None:
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
@@ -57,3 +69,5 @@ class Transcript:
     def close(self) -> None:
         end = datetime.now().strftime("%Y%m%d%H%M%S")
         self._append(f"**********************\nWindows PowerShell transcript end\nEnd time: {end}\n**********************\n", sync=True)
+        with _open_lock:
+            _open_paths.discard(self.path)

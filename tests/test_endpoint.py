@@ -60,3 +60,27 @@ def test_wrong_password_keeps_transcripts_and_session(tmp_path, samba):
     rs.invoke("Get-Command", ListSink())
     assert "PS>Get-Command" in next(env.state.transcripts.glob("*.txt")).read_text()
     rs.close()
+
+
+def test_another_open_sessions_transcript_stays_until_that_session_ends(tmp_path, samba):
+    # pep serve runs many sessions on one state directory: closing one must not ship half of
+    # another's transcript and delete it under its feet (its next command would start a headless file)
+    env = Environment(state_dir=tmp_path)
+    other = Runspace(env)
+    other.invoke("Get-Command Get-AzureStackLog -Syntax", ListSink())
+    rs = Runspace(env)
+    rs.invoke("Get-AzureStackStampInformation", ListSink())
+
+    result, sink = _close(rs, samba.unc("transcripts-live"), samba.user, samba.password)
+
+    assert result.state == "Completed", [str(e) for e in sink.errors]
+    shipped = Path(samba.path) / "transcripts-live"
+    (sent,) = shipped.glob("*.txt")
+    assert "PS>Get-AzureStackStampInformation" in sent.read_text()
+    (kept,) = env.state.transcripts.glob("*.txt")
+    assert kept.name != sent.name and kept.read_text().startswith("**********************\nWindows PowerShell")
+    other.invoke("Get-AzureStackStampInformation", ListSink())
+    other.close()
+    text = kept.read_text()
+    assert "PS>Get-Command Get-AzureStackLog -Syntax" in text and "PS>Get-AzureStackStampInformation" in text
+    assert text.rstrip().endswith("**********************")
