@@ -54,6 +54,7 @@ class Parameter:
     validate_range: tuple[float, float] | None = None
     validate_not_null_or_empty: bool = False
     value_from_pipeline: bool = False
+    value_from_remaining_arguments: bool = False  # takes positional arguments left over (Write-Host a b c)
     help: str = ""
     default: str | None = None  # default as shown in help (text), e.g. "240" or "(Get-Date).AddHours(-4)"
     syntax_type: str | None = None
@@ -81,16 +82,19 @@ class Example:
     remarks: str = ""
 
 
+# Windows PowerShell 5.1's ActionPreference values (Break came with PowerShell 7).
+ACTION_PREFERENCES = ("SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend")
+
 # The common parameters every cmdlet accepts, in PowerShell's order, with their aliases.
 COMMON_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("Verbose", "switch", aliases=("vb",)),
     Parameter("Debug", "switch", aliases=("db",)),
     Parameter("ErrorAction", "string", aliases=("ea",),
-              validate_set=("SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend", "Break")),
+              validate_set=ACTION_PREFERENCES),
     Parameter("WarningAction", "string", aliases=("wa",),
-              validate_set=("SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend", "Break")),
+              validate_set=ACTION_PREFERENCES),
     Parameter("InformationAction", "string", aliases=("infa",),
-              validate_set=("SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend", "Break")),
+              validate_set=ACTION_PREFERENCES),
     Parameter("ErrorVariable", "string", aliases=("ev",)),
     Parameter("WarningVariable", "string", aliases=("wv",)),
     Parameter("InformationVariable", "string", aliases=("iv",)),

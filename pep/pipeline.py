@@ -107,9 +107,6 @@ class CollectingSink:
         self.outputs.append(obj)
 
 
-ACTION_PREFERENCES = ("SilentlyContinue", "Stop", "Continue", "Inquire", "Ignore", "Suspend", "Break")
-
-
 @dataclass
 class CommandContext:
     """What one cmdlet invocation sees. Stream preferences come from the common parameters."""

@@ -321,9 +321,9 @@ class Runspace:
         ctx.information_action = common.get("InformationAction", "SilentlyContinue")
         ctx.whatif = bool(common.get("WhatIf", False))
         ctx.confirm = bool(common.get("Confirm", False))
-        # Inquire needs a user to ask; with none it behaves as Continue. Suspend/Break have no meaning here.
+        # Inquire needs a user to ask; with none it behaves as Continue. Suspend (workflows) has no meaning here.
         for attr in ("error_action", "warning_action"):
-            if getattr(ctx, attr) in ("Inquire", "Suspend", "Break"):
+            if getattr(ctx, attr) in ("Inquire", "Suspend"):
                 setattr(ctx, attr, "Continue")
         return ctx
 

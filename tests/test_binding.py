@@ -493,8 +493,8 @@ def test_typed_credential_and_secure_string_pass_through():
      'The argument "Disk" does not belong to the set "File,Share,WindowsEvent" specified by the ValidateSet attribute. '
      "Supply an argument that is in the set and then try the command again."),
     (GetAzureStackLog, ("-ErrorAction", "Sometimes"), "ErrorAction",
-     'The argument "Sometimes" does not belong to the set "SilentlyContinue,Stop,Continue,Inquire,Ignore,Suspend,'
-     'Break" specified by the ValidateSet attribute. Supply an argument that is in the set and then try the command '
+     'The argument "Sometimes" does not belong to the set "SilentlyContinue,Stop,Continue,Inquire,Ignore,Suspend" '
+     "specified by the ValidateSet attribute. Supply an argument that is in the set and then try the command "
      "again."),
     (NewThing, ("x", "-Count", 1, "-Code", "xHR_1"), "Code",       # anchored: a prefix must not slip through
      'The argument "xHR_1" does not match the "HR_[0-9]+" pattern. Supply an argument that matches "HR_[0-9]+" '
