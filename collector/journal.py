@@ -36,10 +36,12 @@ class Journal:
     def open(cls, directory: Path, key: str, fresh: dict[str, Any], max_age_hours: float) -> tuple["Journal", bool]:
         """(journal, resumed). An unfinished journal younger than max_age_hours is resumed."""
         path = Path(directory) / f"{key}.jsonl"
-        data = _replay(path)
+        data, good = _replay(path)
         if data is not None and not data.get("finished"):
             created = datetime.fromisoformat(data["created"])
             if (datetime.now(timezone.utc) - created).total_seconds() / 3600 <= max_age_hours:
+                # Drop a torn last line, so what this run appends starts on a line of its own.
+                os.truncate(path, good)
                 return cls(path, data), True
         header = {**fresh, "key": key, "created": datetime.now(timezone.utc).isoformat()}
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,24 +77,29 @@ class Journal:
             self._append({"finished": True}, sync=True)
 
 
-def _replay(path: Path) -> dict[str, Any] | None:
-    """The journal's state from its records; None when there is no usable journal."""
+def _replay(path: Path) -> tuple[dict[str, Any] | None, int]:
+    """(the journal's state from its records or None when there is no usable journal, the length in
+    bytes of its whole records)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().splitlines(keepends=True)
         data = json.loads(lines[0])
         data.update(zips={}, finished=False)
         datetime.fromisoformat(data["created"])
     except (OSError, ValueError, KeyError, IndexError):
-        return None
+        return None, 0
+    good = len(lines[0])
     for line in lines[1:]:
         try:
+            if not line.endswith(b"\n"):
+                raise ValueError("torn")
             record = json.loads(line)
         except ValueError:
             break  # a torn last line: everything before it stands
+        good += len(line)
         if "zip" in record:
             data["zips"][record["zip"]] = record["entry"]
         elif "forget" in record:
             data["zips"].pop(record["forget"], None)
         elif record.get("finished"):
             data["finished"] = True
-    return data
+    return data, good
