@@ -535,7 +535,8 @@ class WriteHost(Cmdlet):
     synopsis = "Writes to the host (the console)."
     accepts_pipeline_input = True
     parameters = (
-        Parameter("Object", "object", position=0, value_from_pipeline=True, aliases=("Msg", "Message")),
+        Parameter("Object", "object", position=0, value_from_pipeline=True, value_from_remaining_arguments=True,
+                  aliases=("Msg", "Message")),
         Parameter("NoNewline", "switch"),
         Parameter("Separator", "object"),
         Parameter("ForegroundColor", "string", validate_set=COLORS),
@@ -559,7 +560,8 @@ class WriteOutput(Cmdlet):
     synopsis = "Writes objects to the pipeline."
     accepts_pipeline_input = True
     parameters = (
-        Parameter("InputObject", "object[]", position=0, mandatory=False, value_from_pipeline=True),
+        Parameter("InputObject", "object[]", position=0, mandatory=False, value_from_pipeline=True,
+                  value_from_remaining_arguments=True),
         Parameter("NoEnumerate", "switch"),
     )
 

@@ -211,3 +211,11 @@ def test_a_session_variable_left_unset_is_a_binding_error(rs, text, error_id):
     (err,) = sink.errors
     assert err.FullyQualifiedErrorId == error_id
     assert "'Session'" in str(err.Exception.Message)
+
+
+def test_write_host_and_write_output_take_every_remaining_argument(rs):
+    result, sink = run(rs, 'Write-Host Collecting for "the last" 8 hours\n'
+                           'Write-Output a b; Write-Output -InputObject c')
+    assert not sink.errors, [str(e.Exception.Message) for e in sink.errors]
+    assert sink.outputs == ["a", "b", "c"]
+    assert "Collecting for the last 8 hours" in [str(i) for i in sink.informations]

@@ -185,12 +185,18 @@ def _bind_positional(cls: type[Cmdlet], positional: list[CommandArgument], valid
             break
         if len(slots) > len(best):
             best = slots
-    if len(best) < len(positional):
+    rest = next((p for p in best if p.value_from_remaining_arguments), None)
+    if len(best) < len(positional) and rest is None:
         extra = positional[len(best)]
         raise ParameterBindingError.make("PositionalParameterNotFound", argument=extra, value=ps_text(extra.value))
     for p, arg in zip(best, positional):
         valid = _narrow(valid, p)
-        result.params[p.name] = _coerce(arg.value, p, arg, host)
+        if p is rest and len(positional) > len(best):
+            # its own position and every argument no other position took, as one list
+            taken = [arg] + positional[len(best):]
+            result.params[p.name] = _coerce([a.value for a in taken], p, arg, host)
+        else:
+            result.params[p.name] = _coerce(arg.value, p, arg, host)
     return valid
 
 
