@@ -152,6 +152,7 @@ class _Progress:
         self.role_ids: dict[str, int] = {}
         self.done = 0
         self.role_done: dict[str, int] = {}
+        self.jobs_left: dict[str, int] = {}
         self._mutex = threading.Lock()
         self._last = 0.0
 
@@ -178,9 +179,23 @@ class _Progress:
                                 activity_id=self.role_ids.get(role, 2), parent_id=1,
                                 percent=min(100, rd * 100 // rt))
 
+    def add_jobs(self, role: str, count: int) -> None:
+        with self._mutex:
+            self.jobs_left[role] = self.jobs_left.get(role, 0) + count
+
+    def job_done(self, role: str) -> None:
+        """A role's bar goes away when its last zip is built, not when the whole run ends."""
+        with self._mutex:
+            self.jobs_left[role] -= 1
+            finished = self.jobs_left[role] == 0
+        if finished:
+            self.ctx.write_progress(f"Collecting {role}", "Completed", activity_id=self.role_ids[role], parent_id=1,
+                                    completed=True)
+
     def complete(self) -> None:
         for role, i in self.role_ids.items():
-            self.ctx.write_progress(f"Collecting {role}", "Completed", activity_id=i, parent_id=1, completed=True)
+            if self.jobs_left.get(role):  # stopped before all its zips were built
+                self.ctx.write_progress(f"Collecting {role}", "Completed", activity_id=i, parent_id=1, completed=True)
         self.ctx.write_progress("Get-AzureStackLog", "Completed", activity_id=1, completed=True)
 
 
@@ -400,6 +415,8 @@ class Engine:
                 for f in job[2]:
                     cut_reason.setdefault(f.key, f"failed while building {job[1]}: {e}")
                 (staging / (job[1] + ".partial")).unlink(missing_ok=True)
+            finally:
+                progress.job_done(job[0])
 
         def role_jobs(role: str) -> list[tuple[str, str, list[FileRef]]]:
             refs = [FileRef(st.unit, j.file.relpath, j.file.size)
@@ -437,6 +454,7 @@ class Engine:
                     if jobs:
                         rep.verbose(f"{role}: {len(jobs)} zip file(s) to build from "
                                     f"{sum(len(j[2]) for j in jobs)} file(s), {size / 1048576:.1f} MB.")
+                    progress.add_jobs(role, len(jobs))  # all of them before the first can finish
                     for job in jobs:
                         pack_pool.submit(build_safely, job)
 
