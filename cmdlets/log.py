@@ -212,11 +212,17 @@ class GetAzureStackLog(Cmdlet):
 
     def _download(self, ctx: Any, in_sas: str, window: Any, out_path: str) -> None:
         try:
+            from collector.sas import parse_sas_url
             from collector.sinks.base import DestinationError
             from collector.sinks.blob import download_window
         except ImportError as e:
             _fail(ctx, f"The blob storage source is not available: {e}", "DestinationNotAvailable",
                   ErrorCategory.NotInstalled, exception_type="System.NotSupportedException")
+        try:
+            parse_sas_url(in_sas).check("rl")  # a SAS that cannot work is refused before anything is said or done
+        except DestinationError as e:
+            _fail(ctx, e.message, e.error_id, getattr(ErrorCategory, e.category, ErrorCategory.InvalidArgument),
+                  exception_type="System.IO.IOException")
         ctx.write_host(f"Converting FromDate and ToDate to UTC: {window.describe()}")
         done = [0]
 

@@ -105,3 +105,20 @@ def test_a_destination_that_is_a_file_is_refused_with_a_record(stamp, tmp_path, 
     assert err.FullyQualifiedErrorId.startswith("DestinationNotWritable,")
     assert "a file of that name exists" in str(err.Exception.Message)
     assert not s.outputs
+
+
+def test_an_expired_input_sas_is_refused_before_anything_is_said_or_written(stamp, tmp_path):
+    env = Environment(stamp_dir=stamp, state_dir=tmp_path / "st")
+    sas = "https://acct.blob.core.windows.net/logs?sv=2024-01-01&sp=rl&se=2020-01-01T00:00:00Z&sr=c&sig=c2VjcmV0"
+    result, sink = invoke(env, f'Get-AzureStackLog -OutputPath {tmp_path / "in"} -InputSasUri "{sas}"')
+    assert [e.FullyQualifiedErrorId for e in sink.errors] == ["SasUriExpired,Get-AzureStackLog"]
+    assert sink.informations == [] and not (tmp_path / "in").exists()
+    assert "c2VjcmV0" not in str(sink.errors[0])
+
+
+def test_an_output_path_that_is_a_file_says_so(stamp, tmp_path):
+    env = Environment(stamp_dir=stamp, state_dir=tmp_path / "st")
+    (tmp_path / "afile").write_text("x")
+    result, sink = invoke(env, f'Get-AzureStackLog -FilterByRole ECE -OutputPath {tmp_path / "afile"}')
+    assert [e.FullyQualifiedErrorId for e in sink.errors] == ["OutputPathNotWritable,Get-AzureStackLog"]
+    assert "a file of that name exists" in str(sink.errors[0])

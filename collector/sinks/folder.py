@@ -34,8 +34,11 @@ class FolderSink:
             marker.write_bytes(b"ok")
             marker.unlink()
         except OSError as e:
+            reason = e.strerror or str(e)
+            if self.root.exists() and not self.root.is_dir():
+                reason = "a file of that name exists"
             raise DestinationError(
-                f"Cannot write to the output path '{self.root}': {e.strerror or e}", "OutputPathNotWritable",
+                f"Cannot write to the output path '{self.root}': {reason}", "OutputPathNotWritable",
                 "WriteError") from None
 
     def open_bundle(self, bundle_name: str) -> str:
