@@ -130,11 +130,34 @@ def run_one_shot(env, text: str, as_json: bool = False) -> int:
     return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
 
 
+class _DeferredRunspace:
+    """The console's runspace, built on first use: the prompt needs only the ERCS name, so it appears
+    without waiting for the object model (psrpcore) and the cmdlets to load (about 50 ms)."""
+
+    def __init__(self, env):
+        self._env = env
+        self._rs = None
+
+    @property
+    def prompt_name(self) -> str:
+        return self._env.stamp.ercs_name
+
+    def __getattr__(self, name: str):
+        if self._rs is None:
+            from session.runspace import Runspace
+
+            self._rs = Runspace(self._env, is_terminal=sys.stdout.isatty())
+        return getattr(self._rs, name)
+
+    def close(self) -> None:
+        if self._rs is not None:
+            self._rs.close()
+
+
 def run_interactive(env) -> int:
-    from session.runspace import Runspace
     from pep.console import run_console
 
-    rs = Runspace(env, is_terminal=sys.stdout.isatty())
+    rs = _DeferredRunspace(env)
     try:
         return run_console(rs)
     finally:
