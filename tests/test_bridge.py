@@ -159,6 +159,19 @@ Invoke-Command -Session $s { Test-ListenerStreams 3 -Verbose }
     assert [p.PercentComplete for p in sink.progresses] == [0, 33, 66, 100]
 
 
+@pytest.mark.xfail(strict=True, reason="binder: Enter-PSSession's positional argument goes to the default "
+                   "set's ComputerName (as text) instead of -Session; PowerShell tries an exact type fit first")
+def test_a_session_given_by_position_is_the_session(listener, rs):
+    # `Invoke-Command $s { ... }` and `Enter-PSSession $s` are how operators usually write it
+    result, sink = run(rs, preamble(listener.port) + """
+Invoke-Command $s { Test-ListenerStreams 1 }
+Enter-PSSession $s
+Test-ListenerStreams 1
+exit
+""")
+    assert messages(sink) == ["NodeUnreachable,Test-ListenerStreams: " + sink.errors[0].Exception.Message] * 2
+
+
 def test_a_script_block_that_is_not_one_pipeline_meets_nolanguage(listener, rs):
     result, sink = run(rs, preamble(listener.port) + "Invoke-Command -Session $s { $x = 1; $x }")
     assert [e.FullyQualifiedErrorId for e in sink.errors] == ["ScriptsNotAllowed"]
