@@ -17,7 +17,6 @@ INTERFACE (stable; implementation lands in this module):
 """
 from __future__ import annotations
 
-import logging
 import threading
 import traceback
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from pep.objects import (
 )
 from pep.pipeline import CollectingSink, CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
 
-log = logging.getLogger("pep.runspace")
 
 NOT_RECOGNIZED = (
     "The term '{}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
@@ -301,7 +299,8 @@ class Runspace:
                 stop_event.set()
                 return InvocationResult("Stopped")
             except Exception as e:  # a bug must still end as an error record, never a traceback
-                log.error("internal error in %s:\n%s", cls.name, traceback.format_exc())
+                # the traceback goes to the state directory only: logging's last-resort handler
+                # would print it on the operator's console
                 _log_internal_error(self.env, cls.name, traceback.format_exc())
                 record = error_record(
                     f"An internal error occurred in {cls.name}: {type(e).__name__}: {e}",

@@ -1,6 +1,10 @@
 """The JEA core cmdlets and the stamp cmdlets, run through a real runspace as a PEP user types them."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from cmdlets import core, stamp
@@ -415,3 +419,35 @@ def test_third_party_notices_name_our_dependencies(rs):
     for name in ("psrpcore", "pypsrp", "cmd2", "cryptography", "azure-storage-blob", "smbprotocol", "aiohttp"):
         assert name in text
     assert "Apache-2.0 OR BSD-3-Clause" in text
+
+
+# -- a bug in a cmdlet ------------------------------------------------------------------------------
+BROKEN = """
+import sys
+sys.path.insert(0, {root!r})
+from cmdlets.model import Cmdlet
+from pep.pipeline import ListSink
+from session.environment import Environment
+from session.runspace import Runspace
+
+class Broken(Cmdlet):
+    name = "Get-Broken"
+
+    def invoke(self, ctx, params, input=None):
+        raise ValueError("boom")
+
+sink = ListSink()
+Runspace(Environment(state_dir={state!r}), commands=(Broken,), transcript=False).invoke("Get-Broken", sink)
+print([e.FullyQualifiedErrorId for e in sink.errors])
+"""
+
+
+def test_a_cmdlet_bug_is_a_record_and_no_traceback_on_the_console(tmp_path):
+    # A process of its own: pytest's log capture would hide what the console prints.
+    state = tmp_path / "state"
+    script = BROKEN.format(root=str(Path(__file__).resolve().parent.parent), state=str(state))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "['InternalError,Get-Broken']"
+    assert "Traceback" not in proc.stdout + proc.stderr  # the operator sees the error record only
+    log = (state / "logs" / "internal-errors.log").read_text()
+    assert "Traceback" in log and "ValueError: boom" in log
