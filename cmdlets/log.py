@@ -92,6 +92,8 @@ def _run_engine(ctx: Any, req: CollectionRequest, sink: Any) -> Any:
 
 def _lazy_sink(ctx: Any, kind: str, *args: Any) -> Any:
     """SMB and blob sinks pull in heavy SDKs: imported only when asked for."""
+    from collector.sinks.base import DestinationError
+
     try:
         if kind == "smb":
             from collector.sinks.smb import SmbSink
@@ -101,6 +103,9 @@ def _lazy_sink(ctx: Any, kind: str, *args: Any) -> Any:
     except ImportError as e:
         _fail(ctx, f"The {'SMB share' if kind == 'smb' else 'blob storage'} destination is not available: {e}",
               "DestinationNotAvailable", ErrorCategory.NotInstalled, exception_type="System.NotSupportedException")
+    except DestinationError as e:  # a share path that is no UNC path is refused before any work
+        _fail(ctx, e.message, e.error_id, getattr(ErrorCategory, e.category, ErrorCategory.InvalidArgument),
+              target=args[0])
 
 
 # -- Get-AzureStackLog ---------------------------------------------------------------------------

@@ -267,6 +267,19 @@ def test_share_refused_before_collecting(stamp, tmp_path, samba, case, error_id)
     assert not (samba.path / "refused").exists()
 
 
+@pytest.mark.parametrize("unc", ["\\\\\\\\fs01\\logs", "fs01\\logs", "\\\\fs01"])
+def test_malformed_share_path_is_an_invalid_share_path_record(stamp, tmp_path, unc):
+    # An operator doubling the backslashes (or forgetting them) got an InternalError and a traceback.
+    env = env_for(stamp, tmp_path)
+    t0 = time.monotonic()
+    r, t = invoke(env, call("Get-AzureStackLog", OutputSharePath=unc,
+                            OutputShareCredential=PSCredential("op", PSSecureString("Pw-0815-secret")),
+                            FilterByRole=ROLES.split(","), Verbose=True))
+    assert_refused(env, r, t, "InvalidSharePath", ["Pw-0815-secret"], time.monotonic() - t0)
+    assert "is not a UNC path such as \\\\server\\share\\folder" in t.text
+    assert "Traceback" not in t.text
+
+
 # -- 4. resume after kill -9 ----------------------------------------------------------------------
 
 CHILD = """
