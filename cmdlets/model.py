@@ -27,6 +27,8 @@ TYPES = {
     "securestring": "System.Security.SecureString",  # psrpcore PSSecureString
     "scriptblock": "System.Management.Automation.ScriptBlock",    # never bindable in NoLanguage
     "hashtable": "System.Collections.Hashtable",     # dict
+    "pssession": "System.Management.Automation.Runspaces.PSSession",      # a session object (workstation side)
+    "pssession[]": "System.Management.Automation.Runspaces.PSSession[]",
     "object": "System.Object",                       # value as given
     "object[]": "System.Object[]",                   # list
 }

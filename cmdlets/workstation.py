@@ -364,7 +364,7 @@ class EnterPSSession(Cmdlet):
     default_parameter_set = "ComputerName"
     parameters = (
         Parameter("ComputerName", "string", position=0, sets=("ComputerName",), aliases=("Cn",)),
-        Parameter("Session", "object", position=0, sets=("Session",), syntax_type="PSSession",
+        Parameter("Session", "pssession", position=0, sets=("Session",),
                   validate_not_null_or_empty=True),
     ) + tuple(Parameter(p.name, p.type, validate_range=p.validate_range, validate_set=p.validate_set,
                         syntax_type=p.syntax_type, help=p.help, sets=("ComputerName",)) for p in CONNECT_PARAMETERS)
@@ -413,8 +413,7 @@ class RemovePSSession(Cmdlet):
     default_parameter_set = "Session"
     accepts_pipeline_input = True
     parameters = (
-        Parameter("Session", "object[]", position=0, mandatory=True, value_from_pipeline=True, sets=("Session",),
-                  syntax_type="PSSession[]"),
+        Parameter("Session", "pssession[]", position=0, mandatory=True, value_from_pipeline=True, sets=("Session",)),
         Parameter("Id", "int[]", sets=("Id",)),
         Parameter("Name", "string[]", sets=("Name",)),
         Parameter("ComputerName", "string[]", sets=("ComputerName",), aliases=("Cn",)),
@@ -444,8 +443,7 @@ class InvokeCommand(Cmdlet):
     synopsis = "Runs a script block on remote computers (one pipeline of commands goes as a command, with $using: values)."
     default_parameter_set = "Session"
     parameters = (
-        Parameter("Session", "object[]", position=0, sets=("Session",), syntax_type="PSSession[]",
-                  validate_not_null_or_empty=True),
+        Parameter("Session", "pssession[]", position=0, sets=("Session",), validate_not_null_or_empty=True),
         Parameter("ComputerName", "string[]", position=0, sets=("ComputerName",), aliases=("Cn",)),
         Parameter("ScriptBlock", "object", position=1, mandatory=True, syntax_type="ScriptBlock",
                   aliases=("Command",), help="{ Get-AzureStackLog -FromDate $using:fromDate ... }"),

@@ -732,3 +732,23 @@ def test_missing_argument_names_the_declared_type():
     e = failure(Declared, "-FromDate")
     assert e.message == ("Missing an argument for parameter 'FromDate'. Specify a parameter of type 'System.Object' "
                          "and try again.")
+
+
+def test_positional_argument_goes_to_the_set_that_takes_it_without_conversion():
+    """As PowerShell: `Invoke-Command host {}` is -ComputerName although -Session is the default set's
+    position 0, and `Enter-PSSession $s` is -Session although -ComputerName is the default set's."""
+    from cmdlets.workstation import EnterPSSession, InvokeCommand
+    from pep.objects import custom_object
+
+    session = custom_object("System.Management.Automation.Runspaces.PSSession", Id=1, ComputerName="h")
+    r = bind(InvokeCommand, [CommandArgument(value="azs-ercs01"), CommandArgument(value="{ x }")])
+    assert r.parameter_set == "ComputerName" and r.params["ComputerName"] == ["azs-ercs01"]
+    r = bind(InvokeCommand, [CommandArgument(value=session), CommandArgument(value="{ x }")])
+    assert r.parameter_set == "Session" and r.params["Session"] == [session]
+    r = bind(EnterPSSession, [CommandArgument(value=session)])
+    assert r.parameter_set == "Session" and r.params["Session"] is session
+    r = bind(EnterPSSession, [CommandArgument(value="azs-ercs01")])
+    assert r.parameter_set == "ComputerName" and r.params["ComputerName"] == "azs-ercs01"
+    with pytest.raises(ParameterBindingError) as e:  # nothing converts into a session
+        bind(EnterPSSession, [CommandArgument(parameter="Session"), CommandArgument(value="azs-ercs01")])
+    assert e.value.error_id == "ParameterArgumentTransformationError"

@@ -159,8 +159,6 @@ Invoke-Command -Session $s { Test-ListenerStreams 3 -Verbose }
     assert [p.PercentComplete for p in sink.progresses] == [0, 33, 66, 100]
 
 
-@pytest.mark.xfail(strict=True, reason="binder: Enter-PSSession's positional argument goes to the default "
-                   "set's ComputerName (as text) instead of -Session; PowerShell tries an exact type fit first")
 def test_a_session_given_by_position_is_the_session(listener, rs):
     # `Invoke-Command $s { ... }` and `Enter-PSSession $s` are how operators usually write it
     result, sink = run(rs, preamble(listener.port) + """

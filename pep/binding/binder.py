@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmdlets.model import COMMON_PARAMETER_NAMES, TYPES, Cmdlet, Parameter
-from pep.binding.conversion import convert_value, ps_text
+from pep.binding.conversion import convert_value, ps_text, ps_type_name
 from pep.binding.errors import ParameterBindingError
 from pep.binding.validation import validate_value
 from pep.invocation import NO_VALUE, CommandArgument
@@ -175,16 +175,21 @@ def _narrow(valid: list[str], p: Parameter) -> list[str]:
 def _bind_positional(cls: type[Cmdlet], positional: list[CommandArgument], valid: list[str],
                      result: BindingResult, host: Any) -> list[str]:
     order = sorted(valid, key=lambda s: (s != cls.default_parameter_set, valid.index(s)))
-    best: list[Parameter] = []
-    for set_name in order:
-        slots = sorted((p for p in _in_set(cls, set_name)
-                        if p.position is not None and p.name not in result.params),
-                       key=lambda p: p.position)
-        if len(slots) >= len(positional):
-            best = slots
-            break
-        if len(slots) > len(best):
-            best = slots
+    candidates = [sorted((p for p in _in_set(cls, set_name) if p.position is not None and p.name not in result.params),
+                         key=lambda p: p.position) for set_name in order]
+    # As PowerShell does, a set whose positions take the arguments without conversion wins over the
+    # default set (Enter-PSSession $s is -Session, Enter-PSSession host is -ComputerName); else the
+    # default set, else the set with the most positions.
+    best: list[Parameter] = next(
+        (slots for slots in candidates
+         if len(slots) >= len(positional) and all(_takes_as_is(p, a.value) for p, a in zip(slots, positional))), [])
+    if not best:
+        for slots in candidates:
+            if len(slots) >= len(positional):
+                best = slots
+                break
+            if len(slots) > len(best):
+                best = slots
     rest = next((p for p in best if p.value_from_remaining_arguments), None)
     if len(best) < len(positional) and rest is None:
         extra = positional[len(best)]
@@ -198,6 +203,15 @@ def _bind_positional(cls: type[Cmdlet], positional: list[CommandArgument], valid
         else:
             result.params[p.name] = _coerce(arg.value, p, arg, host)
     return valid
+
+
+def _takes_as_is(p: Parameter, value: Any) -> bool:
+    """Would `p` take `value` with no conversion at all?"""
+    kind = p.type[:-2] if p.type.endswith("[]") else p.type
+    if kind == "object":
+        return True
+    items = value if p.type.endswith("[]") and isinstance(value, (list, tuple)) else [value]
+    return all(ps_type_name(v) == TYPES.get(kind) for v in items)
 
 
 def _in_set(cls: type[Cmdlet], set_name: str) -> list[Parameter]:

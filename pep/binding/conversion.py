@@ -258,6 +258,13 @@ def _to_object(value: Any, p: Parameter, host: Any) -> Any:
     return value
 
 
+def _to_pssession(value: Any, p: Parameter, host: Any) -> Any:
+    """A PSSession is only ever the object New-PSSession made: nothing converts into one."""
+    if value is None or TYPES["pssession"] in getattr(getattr(value, "PSObject", None), "type_names", ()):
+        return value  # $null is for the validation (ValidateNotNullOrEmpty, mandatory) to refuse
+    raise ConversionFailed(_cast_message(value, TYPES["pssession"]))
+
+
 _CONVERTERS = {
     "string": _to_string,
     "int": _to_integer,
@@ -272,4 +279,5 @@ _CONVERTERS = {
     "securestring": _to_secure,
     "hashtable": _to_hashtable,
     "object": _to_object,
+    "pssession": _to_pssession,
 }
