@@ -119,7 +119,28 @@ def _indent(text: str, n: int) -> list[str]:
     return [(pad + line) if line.strip() else "" for line in text.splitlines()] or [""]
 
 
-PROSE_WIDTH = 80  # help prose is wrapped like a console help view; syntax and code lines are not
+PROSE_WIDTH = 80  # help prose and syntax are wrapped like a console help view; code lines are not
+
+
+def _syntax_wrapped(line: str, n: int = 4) -> list[str]:
+    """A syntax line wrapped to PROSE_WIDTH between parameters (never inside `[-Name <Type>]`),
+    continued at the same indent, as the help view shows long syntax."""
+    groups, depth, start = [], 0, 0
+    for i, ch in enumerate(line):
+        depth += ch in "[<{"
+        depth -= ch in "]>}"
+        if ch == " " and depth == 0:
+            groups.append(line[start:i])
+            start = i + 1
+    groups.append(line[start:])
+    out, current = [], ""
+    for g in filter(None, groups):
+        if current and n + len(current) + 1 + len(g) > PROSE_WIDTH:
+            out.append(" " * n + current)
+            current = g
+        else:
+            current = f"{current} {g}" if current else g
+    return out + [" " * n + current]
 
 
 def _prose(text: str, n: int) -> list[str]:
@@ -202,7 +223,7 @@ def render_help(cls: type[Cmdlet], view: str = "default") -> str:
         return "\n".join(lines).rstrip("\n") + "\n"
     lines += ["", "SYNTAX"]
     for line in syntax_lines(cls, help_style=True):
-        lines += [f"    {line}", ""]
+        lines += _syntax_wrapped(line) + [""]
     lines += ["", "DESCRIPTION"] + _prose(cls.description or cls.synopsis, 4) + ["", ""]
     if view in ("detailed", "full"):
         lines.append("PARAMETERS")

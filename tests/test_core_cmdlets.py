@@ -451,3 +451,17 @@ def test_a_cmdlet_bug_is_a_record_and_no_traceback_on_the_console(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr  # the operator sees the error record only
     log = (state / "logs" / "internal-errors.log").read_text()
     assert "Traceback" in log and "ValueError: boom" in log
+
+
+def test_help_syntax_wraps_between_parameters_never_inside_one(tmp_path):
+    from cmdlets.help import PROSE_WIDTH, render_help
+    from cmdlets.health import TestAzureStack
+
+    text = render_help(TestAzureStack, "default")
+    block = text.split("SYNTAX\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(block) > 1 and all(len(line) <= PROSE_WIDTH and line.startswith("    ") for line in block)
+    joined = " ".join(line.strip() for line in block)
+    assert joined.startswith("Test-AzureStack [-BackupShareCredential <Object>]")
+    assert joined.endswith("[-WhatIf] [-Confirm] [<CommonParameters>]")
+    for line in block:  # every line holds whole [-Name <Type>] groups
+        assert line.count("[") == line.count("]") and line.count("<") == line.count(">")
