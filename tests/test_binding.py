@@ -752,3 +752,19 @@ def test_positional_argument_goes_to_the_set_that_takes_it_without_conversion():
     with pytest.raises(ParameterBindingError) as e:  # nothing converts into a session
         bind(EnterPSSession, [CommandArgument(parameter="Session"), CommandArgument(value="azs-ercs01")])
     assert e.value.error_id == "ParameterArgumentTransformationError"
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("25/11/2026", "write 11/25/2026 (or ISO 8601, 2026-11-25)"),
+    ("31.12.2026 08:00", "write 12/31/2026 (or ISO 8601, 2026-12-31)"),
+    ("garbage", None),
+])
+def test_a_day_first_date_gets_a_month_first_hint(text, hint):
+    from cmdlets.model import Parameter as P
+
+    with pytest.raises(ParameterBindingError) as e:
+        convert_value(text, P("FromDate", "datetime"))
+    assert e.value.error_id == "ParameterArgumentTransformationError"
+    record = e.value.to_error_record("Get-AzureStackLog")
+    action = record.ErrorDetails.RecommendedAction if record.ErrorDetails else None
+    assert (hint in action) if hint else action is None

@@ -29,20 +29,41 @@ _NUMBER = re.compile(r"([+-]?)(?:0x([0-9a-f]+)|(\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:
 
 
 class ConversionFailed(ValueError):
-    """The .NET message of a failed cast (what follows "Cannot process argument transformation...")."""
+    """The .NET message of a failed cast (what follows "Cannot process argument transformation...");
+    `hint` is one line for the user beyond what PowerShell says."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+# 25/11/2026: the day first, which an en-US session (the PEP's) never reads.
+_DAY_FIRST = re.compile(r"\s*(1[3-9]|2\d|3[01])[/.-](0?[1-9]|1[0-2])[/.-](\d{4})\b")
+
+
+def _day_first_hint(text: str) -> str | None:
+    m = _DAY_FIRST.match(text)
+    if not m:
+        return None
+    day, month, year = int(m[1]), int(m[2]), m[3]
+    return (f"The PEP session reads dates the en-US way, month first: write {month}/{day}/{year} "
+            f"(or ISO 8601, {year}-{month:02d}-{day:02d}).")
 
 
 def convert_value(value: Any, parameter: Parameter, host: Any = None) -> Any:
     """`value` converted to `parameter.type`, or ParameterBindingError. `host` (a HostUI) is used
     only to ask for the password when a user name is given for a PSCredential parameter."""
+    hint = None
     try:
         return _convert(value, parameter, host)
     except ConversionFailed as e:
-        inner = str(e)
+        inner, hint = str(e), e.hint
     except (OverflowError, ValueError, TypeError, ArithmeticError):
         # out-of-range ticks, digit-length limits, ...: still a PowerShell error, never a traceback
         inner = _cast_message(value, TYPES.get(parameter.type, parameter.type))
-    raise ParameterBindingError.make("ParameterArgumentTransformationError", parameter=parameter.name, inner=inner)
+    error = ParameterBindingError.make("ParameterArgumentTransformationError", parameter=parameter.name, inner=inner)
+    error.hint = hint
+    raise error
 
 
 def _convert(value: Any, parameter: Parameter, host: Any) -> Any:
@@ -191,7 +212,7 @@ def _to_datetime(value: Any, p: Parameter, host: Any) -> Any:
         try:
             return parse_datetime(value)
         except ValueError as e:
-            raise ConversionFailed(_inner_message(value, "System.DateTime", str(e))) from None
+            raise ConversionFailed(_inner_message(value, "System.DateTime", str(e)), _day_first_hint(value)) from None
     if isinstance(value, int) and not isinstance(value, bool):
         try:
             return datetime_from_ticks(value)

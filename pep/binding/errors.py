@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from pep.invocation import CommandArgument
-from pep.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
+from pep.objects import (
+    ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
+)
 
 BINDING_EXCEPTION = "System.Management.Automation.ParameterBindingException"
 VALIDATION_EXCEPTION = "System.Management.Automation.ParameterBindingValidationException"
@@ -67,6 +69,7 @@ class ParameterBindingError(Exception):
         self.parameter = parameter
         self.argument = argument
         self.exception_type = exception_type or default_type
+        self.hint: str | None = None  # one line beyond PowerShell's message (ErrorDetails.RecommendedAction)
 
     @classmethod
     def make(cls, error_id: str, *, parameter: str | None = None, argument: CommandArgument | None = None,
@@ -89,6 +92,8 @@ class ParameterBindingError(Exception):
                 position = SourcePosition(input_text, arg.start, arg.end)
             elif command_start is not None:
                 position = SourcePosition(input_text, command_start, command_end)
+        if self.hint:
+            with_recommended_action(record, self.hint)
         return with_position(record, position)
 
     def __repr__(self) -> str:
