@@ -308,3 +308,10 @@ def test_using_an_unset_variable_stops_invoke_command_before_anything_is_sent(li
     assert messages(sink)[1].startswith("MissingArgument,Get-Command")
     assert messages(sink)[2].startswith("UsingVariableIsUndefined,")
     assert len(sink.errors) == 3
+
+
+def test_remote_write_host_lines_stay_plain_lines(listener, rs):
+    result, sink = run(rs, preamble(listener.port) + "Invoke-Command -Session $s { Test-AzureStack }")
+    assert sink.informations[0] == "Starting Test-AzureStack"
+    assert all(isinstance(line, str) for line in sink.informations)
+    assert sink.informations[-1].startswith("Test-AzureStack completed")

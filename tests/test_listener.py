@@ -272,3 +272,17 @@ def test_pep_serve_subprocess_until_sigterm(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_write_host_lines_read_as_text_from_pypsrp(http_listener):
+    # Windows PowerShell 5.1 sends Write-Host as an InformationRecord (PSHOST, Write-Host) whose
+    # ToString is the line: pypsrp users print str(record).
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        ps, out = run(pool, "Test-AzureStack")
+        lines = [str(r) for r in ps.streams.information]
+        assert lines[0] == "Starting Test-AzureStack"
+        assert lines[-1].startswith("Test-AzureStack completed")
+        first = ps.streams.information[0]
+        assert first.source == "Write-Host" and first.tags == ["PSHOST"]
+        assert str(first.message_data) == "Starting Test-AzureStack"
+        assert first.message_data.extended_properties["Message"] == "Starting Test-AzureStack"

@@ -172,7 +172,13 @@ def progress_from_wire(rec: Any) -> ProgressRecord:
 
 
 def information_from_wire(rec: Any) -> Any:
-    return from_wire(getattr(rec, "message_data", None))
+    """Write-Host text arrives as a HostInformationMessage; locally it is the line it shows."""
+    data = getattr(rec, "message_data", None)
+    if any(t.endswith("HostInformationMessage") for t in getattr(data, "types", None) or ()):
+        props = getattr(data, "extended_properties", None) or {}
+        text = props.get("Message")
+        return str(text if text is not None else (data.to_string or ""))
+    return from_wire(data)
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -12,7 +12,16 @@ import threading
 from typing import Any
 
 from psrpcore import ServerHostRequestor
-from psrpcore.types import FieldDescription, PSInvocationState, PSRPMessageType
+from psrpcore.types import (
+    FieldDescription,
+    InformationRecord,
+    InformationRecordMsg,
+    PSInvocationState,
+    PSList,
+    PSObject,
+    PSRPMessageType,
+    add_note_property,
+)
 
 from pep.pipeline import PromptField
 
@@ -50,7 +59,7 @@ class PipelineSink:
         self._post(lambda m: self.cmd.pipe.write_debug(str(m)), message)
 
     def information(self, message: Any) -> None:
-        self._post(lambda m: self.cmd.pipe.write_information(m, source=""), message)
+        self._post(self._write_information, message)
 
     def progress(self, record: Any) -> None:
         self._post(self._write_progress, record)
@@ -83,6 +92,9 @@ class PipelineSink:
             record.serialize_extended_info = getattr(record, "InvocationInfo", None) is not None
             self.cmd.pipe.prepare_message(record, message_type=PSRPMessageType.ErrorRecord)
 
+    def _write_information(self, message: Any) -> None:
+        self.cmd.pipe.prepare_message(information_message(message), message_type=PSRPMessageType.InformationRecord)
+
     def _write_progress(self, rec: Any) -> None:
         self.cmd.pipe.write_progress(
             rec.Activity, rec.ActivityId, rec.StatusDescription,
@@ -101,6 +113,36 @@ class PipelineSink:
             except Exception as e:
                 log.warning("cannot send error record on %s: %s", self.cmd.id, e)
 
+
+def information_message(message: Any) -> Any:
+    """The INFORMATION_RECORD message Windows PowerShell 5.1 sends. Text is what Write-Host
+    writes (the only text on this stream here): a HostInformationMessage tagged PSHOST from
+    source Write-Host. Both it and the record carry <ToString> = the text, as .NET's ToString
+    gives, so pypsrp's str(record) and str(record.message_data) read the line."""
+    data = getattr(message, "MessageData", message)
+    if isinstance(data, str):
+        text = data
+        data = PSObject()
+        data.PSObject.type_names = [HOST_MESSAGE_TYPE, "System.Object"]
+        for name, value in (("Message", text), ("NoNewLine", False),
+                            ("ForegroundColor", None), ("BackgroundColor", None)):
+            add_note_property(data, name, value)
+        data.PSObject.to_string = text
+        source, tags = "Write-Host", ["PSHOST"]
+    else:
+        text = "" if data is None else str(data)
+        source, tags = "", []
+    rec = InformationRecord.create(data, source, tags=PSList(tags))
+    msg = InformationRecordMsg(
+        MessageData=rec.MessageData, Source=rec.Source, TimeGenerated=rec.TimeGenerated, Tags=rec.Tags,
+        User=rec.User, Computer=rec.Computer, ProcessId=rec.ProcessId, NativeThreadId=rec.NativeThreadId,
+        ManagedThreadId=rec.ManagedThreadId,
+    )
+    msg.PSObject.to_string = text
+    return msg
+
+
+HOST_MESSAGE_TYPE = "System.Management.Automation.HostInformationMessage"
 
 _TYPE_NAMES = {
     "System.String": "String",
