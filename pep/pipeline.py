@@ -107,6 +107,15 @@ class CollectingSink:
         self.outputs.append(obj)
 
 
+# ShouldProcess's choices, labels and help as PowerShell's host shows them ("Suspend" left out).
+CONFIRM_CHOICES = [
+    ("&Yes", "Continue with only the next step of the operation."),
+    ("Yes to &All", "Continue with all the steps of the operation."),
+    ("&No", "Skip this operation and proceed with the next operation."),
+    ("No to A&ll", "Skip this operation and all subsequent operations."),
+]
+
+
 @dataclass
 class CommandContext:
     """What one cmdlet invocation sees. Stream preferences come from the common parameters."""
@@ -209,12 +218,27 @@ class CommandContext:
             return False
         if not self.confirm:
             return True
+        no_host = (lambda: self.throw(
+            "A command that prompts the user failed because the host program or the command type does "
+            "not support user interaction. The host was attempting to request confirmation with the "
+            'following message: Are you sure you want to perform this action?', "HostException",
+            ErrorCategory.NotImplemented,
+            exception_type="System.Management.Automation.Host.HostException"))
         if self.host is None:
-            self.throw("A command that prompts the user failed because the host program or the command type does "
-                       "not support user interaction. The host was attempting to request confirmation with the "
-                       'following message: Are you sure you want to perform this action?', "HostException",
-                       ErrorCategory.NotImplemented,
-                       exception_type="System.Management.Automation.Host.HostException")
+            no_host()
+        if getattr(self, "_confirm_all", None) is not None:
+            return self._confirm_all  # an earlier "Yes to All" / "No to All" in this command
+        choose = getattr(self.host, "prompt_for_choice", None)
+        if choose is not None:
+            # A remote host: PromptForChoice, as PowerShell's ShouldProcess asks (no Suspend: a
+            # remote session cannot enter a nested prompt). No answer is the no-host failure.
+            index = choose("Confirm", "Are you sure you want to perform this action?\n"
+                           f'Performing the operation "{action}" on target "{target}".', CONFIRM_CHOICES, 0)
+            if index is None or not 0 <= index < len(CONFIRM_CHOICES):
+                no_host()
+            if index in (1, 3):
+                self._confirm_all = index == 1
+            return index in (0, 1)
         answer = self.host.read_line(
             "\nConfirm\nAre you sure you want to perform this action?\n"
             f'Performing the operation "{action}" on target "{target}".\n'

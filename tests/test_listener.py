@@ -286,3 +286,58 @@ def test_write_host_lines_read_as_text_from_pypsrp(http_listener):
         assert first.source == "Write-Host" and first.tags == ["PSHOST"]
         assert str(first.message_data) == "Starting Test-AzureStack"
         assert first.message_data.extended_properties["Message"] == "Starting Test-AzureStack"
+
+
+def _host_with(**methods):
+    from pypsrp.host import PSHost, PSHostUserInterface
+
+    ui = type("UI", (PSHostUserInterface,), methods)()
+    return PSHost(None, None, False, "test", None, ui, "1.0")
+
+
+@pytest.mark.parametrize("answer, runs", [(0, True), (2, False)])
+def test_confirm_asks_the_client_host_and_honours_the_answer(http_listener, answer, runs):
+    asked = []
+
+    def PromptForChoice(self, runspace, pipeline, caption, message, choices, default_choice):
+        asked.append((caption, message, [c.extended_properties["label"] for c in choices], default_choice))
+        return answer
+
+    host = _host_with(PromptForChoice=PromptForChoice)
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG, host=host) as pool:
+        ps, out = run(pool, "Test-AzureStack", Confirm=True)
+        assert not ps.had_errors, [str(e) for e in ps.streams.error]
+        assert (out in ([True], [False])) if runs else out == []
+    (caption, message, labels, default), = asked
+    assert caption == "Confirm" and default == 0
+    assert message.startswith("Are you sure you want to perform this action?\nPerforming the operation "
+                              '"Test-AzureStack" on target')
+    assert labels == ["&Yes", "Yes to &All", "&No", "No to A&ll"]
+
+
+def test_confirm_without_a_client_host_is_a_host_exception(http_listener):
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG) as pool:
+        ps, out = run(pool, "Test-AzureStack", Confirm=True)
+        assert ps.state == PSInvocationState.FAILED and out == []
+        assert [e.fq_error for e in ps.streams.error] == ["HostException,Test-AzureStack"]
+
+
+def test_a_user_name_for_a_credential_asks_the_client_host_for_the_password(http_listener):
+    from pypsrp.serializer import TaggedValue
+
+    written = []
+
+    def Write1(self, runspace, pipeline, value):
+        written.append(value)
+
+    def ReadLineAsSecureString(self, runspace, pipeline):
+        return TaggedValue("SS", "s3cret!")
+
+    host = _host_with(Write1=Write1, ReadLineAsSecureString=ReadLineAsSecureString)
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG, host=host) as pool:
+        pool.exchange_keys()  # the answer is a SecureString: it needs the session key
+        ps, out = run(pool, "Test-ListenerTyped", Credential="AZURESTACK\\Share")
+        assert not ps.had_errors, [str(e) for e in ps.streams.error]
+        props = out[0].extended_properties
+        assert (props["UserName"], props["Password"]) == ("AZURESTACK\\Share", "s3cret!")
+    assert written == ["Password for user AZURESTACK\\Share: "]

@@ -13,6 +13,7 @@ from typing import Any
 
 from psrpcore import ServerHostRequestor
 from psrpcore.types import (
+    ChoiceDescription,
     FieldDescription,
     InformationRecord,
     InformationRecordMsg,
@@ -162,22 +163,61 @@ class RemoteHost:
         self.current = threading.local()
 
     def prompt_for_parameters(self, command: str, fields: list[PromptField]) -> dict[str, Any] | None:
+        result = self._ask(lambda pipe: self._prompt_call(pipe, command, fields))
+        return dict(result) if isinstance(result, dict) else None
+
+    def read_line(self, prompt: str, secure: bool = False) -> Any:
+        """The prompt goes out as a Write host call (a console shows it before reading, as
+        PowerShell's own prompts do), then ReadLine, or ReadLineAsSecureString for a password
+        (the answer is a SecureString, so the client must have exchanged keys)."""
+
+        def call(pipe: Any) -> int:
+            requestor = ServerHostRequestor(pipe)
+            requestor.write(prompt)
+            return requestor.read_line_as_secure_string() if secure else requestor.read_line()
+
+        result = self._ask(call)
+        if result is None:
+            return None
+        return result if secure else str(result)
+
+    def prompt_for_choice(self, caption: str, message: str, choices: list[tuple[str, str]],
+                          default: int = 0) -> int | None:
+        """PromptForChoice (what ShouldProcess uses): the chosen index, or None without an answer."""
+        descriptions = [ChoiceDescription(Label=label, HelpMessage=help) for label, help in choices]
+        result = self._ask(lambda pipe: ServerHostRequestor(pipe).prompt_for_choice(
+            caption, message, descriptions, default))
+        try:
+            return int(result) if result is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    # -- loop side ----------------------------------------------------------------------------
+    def _ask(self, send: Any) -> Any:
+        """Run one host call on the current command's pipeline and wait for the client's answer;
+        None when there is no pipeline, the client answered with an error, or it never answered."""
         cmd = getattr(self.current, "cmd", None)
         if cmd is None:
             return None
-        fut = asyncio.run_coroutine_threadsafe(self._prompt(cmd, command, fields), self.loop)
+        fut = asyncio.run_coroutine_threadsafe(self._host_call(cmd, send), self.loop)
         try:
             return fut.result(self.timeout)
         except Exception:
             fut.cancel()
             return None
 
-    def read_line(self, prompt: str, secure: bool = False) -> str | None:
-        return None
-
-    async def _prompt(self, cmd: Any, command: str, fields: list[PromptField]) -> dict[str, Any] | None:
+    async def _host_call(self, cmd: Any, send: Any) -> Any:
         if cmd.done or cmd.pipe.state != PSInvocationState.Running:
             return None
+        ci = send(cmd.pipe)
+        fut = self.loop.create_future()
+        self.shell.host_calls[ci] = fut
+        self.shell.pump()
+        event = await fut
+        return None if event.error is not None else event.result
+
+    @staticmethod
+    def _prompt_call(pipe: Any, command: str, fields: list[PromptField]) -> int:
         descriptions = []
         for f in fields:
             full = f.type_name if f.type_name.endswith("[]") or not f.is_array else f.type_name + "[]"
@@ -188,15 +228,8 @@ class RemoteHost:
                 ParameterAssemblyFullName=full,
                 DefaultValue=None, Attributes=[],
             ))
-        ci = ServerHostRequestor(cmd.pipe).prompt(
+        return ServerHostRequestor(pipe).prompt(
             f"cmdlet {command} at command pipeline position 1",
             "Supply values for the following parameters:",
             descriptions,
         )
-        fut = self.loop.create_future()
-        self.shell.host_calls[ci] = fut
-        self.shell.pump()
-        event = await fut
-        if event.error is not None or not isinstance(event.result, dict):
-            return None
-        return dict(event.result)
