@@ -315,3 +315,24 @@ def test_remote_write_host_lines_stay_plain_lines(listener, rs):
     assert sink.informations[0] == "Starting Test-AzureStack"
     assert all(isinstance(line, str) for line in sink.informations)
     assert sink.informations[-1].startswith("Test-AzureStack completed")
+
+
+def test_remote_errors_show_as_windows_powershell_shows_remote_errors(listener, rs):
+    result, sink = run(rs, preamble(listener.port) + """
+Invoke-Command -Session $s { Test-ListenerStreams 1 }
+Enter-PSSession $s
+Test-ListenerStreams 1
+exit
+Remove-PSSession $s
+Invoke-Command -Session $s { Test-ListenerStreams 1 }
+""")
+    remote = (
+        "Host S-Cluster-03 is not reachable.\n"
+        "    + CategoryInfo          : ConnectionError: (S-Cluster-03:String) [Test-ListenerStreams], Exception\n"
+        "    + FullyQualifiedErrorId : NodeUnreachable,Test-ListenerStreams\n"
+        "    + PSComputerName        : 127.0.0.1\n")
+    first, entered, local = (format_error(e) for e in sink.errors)
+    assert first == remote and entered == remote
+    # an error made on this side (the session is closed) keeps the local view
+    assert "PSComputerName" not in local
+    assert local.endswith("    + FullyQualifiedErrorId : InvalidSessionState\n")

@@ -8,7 +8,9 @@
         + FullyQualifiedErrorId : <id>,<command>
 
 Parse errors (category ParserError) put the position first and have no "<command> : " prefix,
-as a ParseException's message carries its position in 5.1.
+as a ParseException's message carries its position in 5.1. A record from a remote session (it
+has a PSComputerName note) is the message alone, then the + lines ending with
+"+ PSComputerName        : <host>", as Invoke-Command and Enter-PSSession show it.
 """
 from __future__ import annotations
 
@@ -99,6 +101,15 @@ def _command_prefix(record: ErrorRecord) -> str:
     return f"{name} : " if name else ""
 
 
+def remote_computer(record: ErrorRecord) -> str | None:
+    """The PSComputerName note of a record that came from a remote session, else None."""
+    for prop in getattr(getattr(record, "PSObject", None), "extended_properties", None) or ():
+        if prop.name == "PSComputerName":
+            value = prop.get_value(record)
+            return None if value is None else str(value)
+    return None
+
+
 def _indented(label: str, value: str, width: int) -> list[str]:
     text = f"+ {label}: {value}"
     room = max(width - 6, 20)
@@ -111,7 +122,10 @@ def format_error(record: ErrorRecord, width: int = 120) -> str:
     position = getattr(record, "position", None)
     message = error_message(record)
     is_parse = getattr(record.CategoryInfo.Category, "name", "") == "ParserError"
-    if is_parse:
+    computer = remote_computer(record)
+    if computer is not None:
+        first = message  # the remote end's record: its command and position mean nothing here
+    elif is_parse:
         first = (position_message(position) + "\n" + message) if position is not None else message
     else:
         first = _command_prefix(record) + message
@@ -120,6 +134,8 @@ def format_error(record: ErrorRecord, width: int = 120) -> str:
     lines = first.splitlines() or [""]
     lines += _indented("CategoryInfo          ", category_text(record), width)
     lines += _indented("FullyQualifiedErrorId ", record.FullyQualifiedErrorId or "", width)
+    if computer is not None:
+        lines += _indented("PSComputerName        ", computer, width)
     details = getattr(record, "ErrorDetails", None)
     hint = getattr(details, "RecommendedAction", None) if details is not None else None
     if hint:

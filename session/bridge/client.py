@@ -242,7 +242,7 @@ class RemoteSession:
             self.availability = "Busy"
             try:
                 ps = PowerShell(self._pool)
-                _attach(ps, sink)
+                _attach(ps, sink, self.computer_name)
                 build(ps)
                 ps.begin_invoke(input=[wire.to_wire(v) for v in input] if input else None)
                 while ps.state == PSInvocationState.RUNNING:
@@ -260,7 +260,8 @@ class RemoteSession:
                 return RemoteResult(
                     "Failed" if failed else "Stopped" if stopped else "Completed",
                     bool(ps.streams.error) or failed,
-                    wire.error_from_wire(terminating) if terminating is not None else None)
+                    _from_computer(wire.error_from_wire(terminating), self.computer_name)
+                    if terminating is not None else None)
             except KeyboardInterrupt:
                 stop_event.set()
                 return RemoteResult("Stopped")
@@ -291,16 +292,28 @@ def session_of(value: Any) -> RemoteSession | None:
     return getattr(value, "_remote_session", None)
 
 
-def _attach(ps, sink: StreamSink) -> None:
+def _attach(ps, sink: StreamSink, computer: str) -> None:
     """Route pypsrp's stream lists into the sink as records arrive."""
     ps.output = _Forward(lambda o: sink.output(wire.from_wire(o)))
     streams = ps.streams
-    streams.error = _Forward(lambda r: sink.error(wire.error_from_wire(r)))
+    streams.error = _Forward(lambda r: sink.error(_from_computer(wire.error_from_wire(r), computer)))
     streams.warning = _Forward(lambda r: sink.warning(str(r.message or "")))
     streams.verbose = _Forward(lambda r: sink.verbose(str(r.message or "")))
     streams.debug = _Forward(lambda r: sink.debug(str(r.message or "")))
     streams.progress = _Forward(lambda r: sink.progress(wire.progress_from_wire(r)))
     streams.information = _Forward(lambda r: sink.information(wire.information_from_wire(r)))
+
+
+def _from_computer(record: ErrorRecord, computer: str) -> ErrorRecord:
+    """PowerShell notes PSComputerName on every error record that came from a remote session; the
+    error view then shows it as a remote error (no "Cmdlet : ", no "At line")."""
+    from psrpcore.types import add_note_property
+
+    try:
+        add_note_property(record, "PSComputerName", computer)
+    except Exception:  # already noted
+        pass
+    return record
 
 
 # ----- error records ---------------------------------------------------------------------------------
