@@ -44,6 +44,7 @@ from collector.sinks.base import DestinationError
 from collector.source import FileUnreadable, HostUnreachable, StampSource
 from collector.stamp import Stamp, load_stamp
 from collector.stampgen import ensure_default_stamp
+from collector.window import fmt
 from pep.objects import ErrorCategory, error_record
 from pep.pipeline import PipelineStoppedError
 from session.state import atomic_write
@@ -271,6 +272,8 @@ class Engine:
                  rep: _Reporter, started) -> CollectionResult:
         deadline = time.monotonic() + req.timeout_minutes * 60
         rep.info(f"Converting FromDate and ToDate to UTC: {window.describe()}")
+        if window.from_utc > datetime.now(timezone.utc):
+            rep.warning(f"FromDate {fmt(window.from_utc)} (UTC) is in the future: there are no logs to collect yet.")
         location = sink.open_bundle(bundle)
         rep.info(f"Log collection destination: {location}")
         if resumed:

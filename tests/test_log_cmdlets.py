@@ -122,3 +122,11 @@ def test_an_output_path_that_is_a_file_says_so(stamp, tmp_path):
     result, sink = invoke(env, f'Get-AzureStackLog -FilterByRole ECE -OutputPath {tmp_path / "afile"}')
     assert [e.FullyQualifiedErrorId for e in sink.errors] == ["OutputPathNotWritable,Get-AzureStackLog"]
     assert "a file of that name exists" in str(sink.errors[0])
+
+
+def test_a_window_in_the_future_says_there_is_nothing_yet(stamp, tmp_path):
+    env = Environment(stamp_dir=stamp, state_dir=tmp_path / "st")
+    result, sink = invoke(env, f'Get-AzureStackLog -FilterByRole ECE -FromDate "2099-01-01" -ToDate "2099-01-02" '
+                               f'-OutputPath {tmp_path / "o"}')
+    assert result.state == "Completed" and not sink.errors
+    assert any("in the future: there are no logs to collect yet" in w for w in sink.warnings)
