@@ -107,7 +107,7 @@ class GetCredential(Cmdlet):
         host = ctx.host
         user = params.get("UserName")
         if host is not None and params.get("Message"):
-            ctx.sink.information(params["Message"])
+            ctx.write_host(params["Message"])
         answer_user = user if user else (host.read_line("User: ") if host is not None else None)
         password = None
         if answer_user:
@@ -549,8 +549,7 @@ class WriteHost(Cmdlet):
         parts = []
         for item in items:
             parts.append(separator.join(to_text(v) for v in item) if isinstance(item, (list, tuple)) else to_text(item))
-        # the host shows it whatever $InformationPreference says, as Write-Host does
-        ctx.sink.information(separator.join(parts))
+        ctx.write_host(separator.join(parts))
 
 
 class WriteOutput(Cmdlet):
