@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
 from cmdlets.model import Cmdlet
@@ -125,6 +126,7 @@ class Runspace:
         extra_commands: Iterable[type[Cmdlet]] = (),
         commands: Iterable[type[Cmdlet]] | None = None,
         is_terminal: bool = False,
+        output_roots: list[Path] | None = None,
     ):
         from cmdlets.registry import pep_cmdlets
 
@@ -133,6 +135,8 @@ class Runspace:
         self.host = host
         self.user = user or f"{env.stamp.domain.split('.')[0].upper()}\\CloudAdmin"
         self.is_terminal = is_terminal  # Clear-Host only draws on a terminal
+        # Remote sessions write to the local disk only under these folders; None: unrestricted (the console).
+        self.output_roots = output_roots
         self.exit_requested = False
         self.variables: dict[str, Any] = {}  # workstation mode only
         visible = list(pep_cmdlets() if commands is None else commands) + list(extra_commands)
