@@ -64,9 +64,28 @@ def _check_nodes(ctx: Any, nodes: list[str] | None) -> None:
               "NodeNotFound", ErrorCategory.ObjectNotFound, target=bad[0])
 
 
-def _make_folder(ctx: Any, folder: Any, error_id: str) -> Path:
+def _local_folder(ctx: Any, folder: Any, *, configured: str | None = None) -> Path:
+    """The local folder a session asks the server to write to, checked before any work: a NUL byte
+    or an over-long name is InvalidOutputPath for anyone; a remote session (ctx.runspace.output_roots
+    set) may write only under the output roots (collector.output_roots), else UnauthorizedOutputPath.
+    `configured`: the configuration key the folder came from (the operator's value: `~` expanded)."""
+    from collector.output_roots import OutputPathError, resolve_output_path
+
+    roots = getattr(ctx.runspace, "output_roots", None)
+    try:
+        return resolve_output_path(str(folder), roots, expand_user=configured is not None)
+    except OutputPathError as e:
+        message = e.message
+        if configured is not None:
+            message += f" The folder is the one configured as {configured}."
+        _fail(ctx, message, e.error_id, getattr(ErrorCategory, e.category), exception_type=e.exception_type,
+              target=str(folder).replace("\0", "\\0"))
+        raise  # unreachable: _fail raises
+
+
+def _make_folder(ctx: Any, folder: Any, error_id: str, *, configured: str | None = None) -> Path:
     """Create a destination folder before any work, or refuse with a record (never a traceback)."""
-    path = Path(folder).expanduser().absolute()
+    path = _local_folder(ctx, folder, configured=configured)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -179,11 +198,23 @@ class GetAzureStackLog(Cmdlet):
             _fail(ctx, "-OutputSharePath requires -OutputShareCredential.", "MissingOutputShareCredential")
         if share_cred is not None and not share:
             _fail(ctx, "-OutputShareCredential is only used with -OutputSharePath.", "MissingOutputSharePath")
+        # A local folder (given, or the configured default) is checked before anything else is done.
+        folder: Path | None = None
+        if out_path:
+            folder = _local_folder(ctx, out_path)
+        elif not share and not sas and in_sas is None:
+            # The default: collection.default_output_path, else <state>/AzureStackLogs (the console) or
+            # the first output root (a remote session; by default that same folder).
+            configured = env.setting("collection.default_output_path")
+            roots = getattr(ctx.runspace, "output_roots", None)
+            default = configured or str(roots[0] if roots else env.state.path / "AzureStackLogs")
+            folder = _local_folder(ctx, default, configured="collection.default_output_path" if configured else None)
         _check_nodes(ctx, params.get("FilterByNode"))
         window = _window(ctx, params)
 
         if in_sas is not None:
-            self._download(ctx, in_sas, window, out_path)
+            assert folder is not None
+            self._download(ctx, in_sas, window, folder)
             return
         if share:
             sink = _lazy_sink(ctx, "smb", share, share_cred, env)
@@ -193,10 +224,10 @@ class GetAzureStackLog(Cmdlet):
             from collector.faults import Faults
             from collector.sinks.folder import FolderSink
 
-            folder = out_path or env.setting("collection.default_output_path") or str(env.state.path / "AzureStackLogs")
+            assert folder is not None
             if not out_path:
                 ctx.write_host(f"No destination given: collecting to the default folder {folder}")
-            sink = FolderSink(Path(folder).expanduser().absolute(), Faults.from_env(env).destination_full_after_mb)
+            sink = FolderSink(folder, Faults.from_env(env).destination_full_after_mb)
         key = {
             "FromDate": str(params.get("FromDate")), "ToDate": str(params.get("ToDate")),
             "FilterByRole": params.get("FilterByRole"), "FilterByNode": params.get("FilterByNode"),
@@ -215,7 +246,7 @@ class GetAzureStackLog(Cmdlet):
             user=_user(ctx), key_params=key, command=self.name)
         _run_engine(ctx, req, sink)
 
-    def _download(self, ctx: Any, in_sas: str, window: Any, out_path: str) -> None:
+    def _download(self, ctx: Any, in_sas: str, window: Any, out_path: Path) -> None:
         try:
             from collector.sas import parse_sas_url
             from collector.sinks.base import DestinationError
@@ -236,7 +267,7 @@ class GetAzureStackLog(Cmdlet):
             ctx.write_progress("Get-AzureStackLog", f"Downloaded {done[0] / 1048576:.1f} MB", activity_id=1)
 
         try:
-            paths = download_window(in_sas, window.from_utc, window.to_utc, Path(out_path), progress, ctx.stop_event)
+            paths = download_window(in_sas, window.from_utc, window.to_utc, out_path, progress, ctx.stop_event)
         except DestinationError as e:
             _fail(ctx, e.message, e.error_id, getattr(ErrorCategory, e.category, ErrorCategory.ResourceUnavailable),
                   exception_type="System.IO.IOException")
@@ -324,8 +355,8 @@ class InvokeAzureStackOnDemandLog(Cmdlet):
         env = _env(ctx)
         roles = params.get("FilterByRole") or list(ON_DEMAND_ROLES)
         roles = [next(r for r in ON_DEMAND_ROLES if r.lower() == x.lower()) for x in roles]
-        root = stamp_root(env)
         out = _make_folder(ctx, params["OutputPath"], "DestinationNotWritable") if params.get("OutputPath") else None
+        root = stamp_root(env)
         for role in roles:
             ctx.check_stopped()
             hosts = env.stamp.roles.get(role, [])
@@ -391,8 +422,7 @@ class GetClusterLog(Cmdlet):
             nodes.append(h.name)
         if not nodes:
             return
-        dest = _make_folder(ctx, params.get("Destination") or env.setting("cluster_log.destination")
-                            or (env.state.path / "ClusterLogs"), "DestinationNotWritable")
+        dest = self._destination(ctx, env, params.get("Destination"))
         span = params.get("TimeSpan")
         since = datetime.now(timezone.utc) - timedelta(minutes=span) if span else None
         root = stamp_root(env)
@@ -405,6 +435,19 @@ class GetClusterLog(Cmdlet):
                                            Length=st.st_size,
                                            LastWriteTime=datetime.fromtimestamp(st.st_mtime)))
         ctx.write_progress("Get-ClusterLog", "Completed", completed=True)
+
+    @staticmethod
+    def _destination(ctx: Any, env: Any, given: Any) -> Path:
+        """-Destination; else cluster_log.destination; else <state>/ClusterLogs for the console and
+        <first output root>/ClusterLogs for a remote session (which may write only under the roots)."""
+        if given:
+            return _make_folder(ctx, given, "DestinationNotWritable")
+        configured = env.setting("cluster_log.destination")
+        if configured:
+            return _make_folder(ctx, configured, "DestinationNotWritable", configured="cluster_log.destination")
+        roots = getattr(ctx.runspace, "output_roots", None)
+        default = roots[0] / "ClusterLogs" if roots else env.state.path / "ClusterLogs"
+        return _make_folder(ctx, default, "DestinationNotWritable")
 
 
 CMDLETS = (GetAzureStackLog, SendAzureStackDiagnosticLog, InvokeAzureStackOnDemandLog, GetClusterLog)

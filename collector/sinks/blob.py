@@ -329,10 +329,16 @@ def time_in_name(name: str) -> datetime | None:
 
 
 def _safe_local_path(dest_dir: Path, blob_name: str) -> Path | None:
+    """Where a blob lands under dest_dir; None for a name that would leave it (`..`, or a symlink
+    already inside dest_dir that points elsewhere) or that no file system takes (a name > 255 bytes)."""
     parts = [p for p in PurePosixPath(blob_name.replace("\\", "/")).parts if p not in ("", ".", "/")]
-    if not parts or any(p == ".." for p in parts):
+    if not parts or any(p == ".." or "\0" in p or len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
         return None
-    return dest_dir.joinpath(*parts)
+    target = dest_dir.joinpath(*parts)
+    real_dest, real = os.path.realpath(dest_dir), os.path.realpath(target)
+    if not real.startswith(real_dest.rstrip(os.sep) + os.sep):
+        return None
+    return target
 
 
 def download_window(sas_url: str, from_utc: datetime, to_utc: datetime, dest_dir: str | Path,

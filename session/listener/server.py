@@ -141,9 +141,12 @@ class Listener:
         self.host: str | None = None
 
     def _default_runspace(self, shell: Any, host: Any) -> Any:
+        from collector.output_roots import configured_roots
         from session.runspace import Runspace
 
-        return Runspace(self.env, host=host, user=shell.owner)
+        # A remote session writes to this computer's disk only under the output roots (docs/security.md).
+        roots = configured_roots(self.env.setting("collection.output_roots"), self.env.state.path)
+        return Runspace(self.env, host=host, user=shell.owner, output_roots=roots)
 
     def _shell_closed(self, shell: Any) -> None:
         loop = asyncio.get_running_loop()
