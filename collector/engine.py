@@ -14,6 +14,12 @@
 4. write Get-AzureStackLog_Output.log (everything this command printed, secrets redacted) and
    manifest.json, deliver them, release the lock.
 
+In-progress marker: as soon as the bundle folder exists, a small manifest.json with status
+"running" (and who runs it) is delivered, before the first zip; the final manifest replaces it.
+A bundle killed mid-way (kill -9, power loss) therefore never looks whole. The next collection into
+the same folder (its lock proves the owner is gone) rewrites such a manifest to status
+"incomplete" and says so in a WARNING.
+
 Deadlines: TimeOutInMinutes bounds the whole run; `collection.host_timeout_seconds` bounds each host.
 When either fires, what was collected is kept and delivered and the manifest says what was cut.
 """
@@ -23,6 +29,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 import zipfile
@@ -52,6 +59,7 @@ from session.state import atomic_write
 BLOCK = 1 << 20
 OUTPUT_LOG = "Get-AzureStackLog_Output.log"
 MANIFEST = "manifest.json"
+RUNNING_MANIFEST = ".manifest.running.json"  # staged copy of the in-progress marker
 
 
 class CollectionError(Exception):
@@ -274,7 +282,14 @@ class Engine:
         rep.info(f"Converting FromDate and ToDate to UTC: {window.describe()}")
         if window.from_utc > datetime.now(timezone.utc):
             rep.warning(f"FromDate {fmt(window.from_utc)} (UTC) is in the future: there are no logs to collect yet.")
-        location = sink.open_bundle(bundle)
+        self._flag_interrupted(sink, bundle, rep)
+        try:
+            location = sink.open_bundle(bundle)
+            self._mark_running(req, window, bundle, journal, resumed, sink, staging)
+        except DestinationError as e:
+            raise CollectionError(error_record(
+                redact(e.message), e.error_id, getattr(ErrorCategory, e.category, ErrorCategory.WriteError),
+                exception_type="System.IO.IOException", command=req.command, target=sink.description)) from None
         rep.info(f"Log collection destination: {location}")
         if resumed:
             done = [n for n, z in journal.zips().items() if z.get("delivered")]
@@ -504,7 +519,89 @@ class Engine:
                 pass
         return CollectionResult(bundle, str(sink.description), manifest, manifest["status"], units_ok, total)
 
+    # -- the in-progress marker ---------------------------------------------------------------
+    def _owner(self) -> dict[str, Any]:
+        """Who writes a bundle: enough to tell later whether it is still running. The lock is named
+        by a hash (its path would show the server's state directory in a shipped bundle)."""
+        lock_id = hashlib.sha256(str(self.lock().path.resolve()).encode()).hexdigest()[:16]
+        return {"host": socket.gethostname(), "pid": os.getpid(), "lock": lock_id}
+
+    def _mark_running(self, req, window, bundle, journal: Journal, resumed, sink, staging: Path) -> None:
+        """Deliver manifest.json with status "running" before the first zip (atomically, as every
+        delivered file); the final manifest replaces it."""
+        marker = {
+            "tool": "Get-AzureStackLog (azs-pep)",
+            "bundle": bundle,
+            "stamp": self.stamp.name,
+            "ercs": self.stamp.ercs_name.upper(),
+            "status": "running",
+            "resumed": resumed,
+            "started": journal.data.get("started"),
+            "window": window.as_dict(),
+            "request": self._request(req, sink),
+            "owner": self._owner(),
+            "note": "This collection has not finished: the zips here may not be all, and the output log is "
+                    "written at the end. If its process is gone, the bundle is incomplete.",
+        }
+        atomic_write(staging / RUNNING_MANIFEST, redact(json.dumps(marker, indent=2)))
+        sink.deliver(staging / RUNNING_MANIFEST, MANIFEST, stop=None)
+
+    def _owner_gone(self, owner: dict[str, Any]) -> bool:
+        """True when the process that wrote a "running" manifest cannot still be writing it: it used
+        our lock (which this run holds), or it ran on this computer and its process is dead."""
+        if not isinstance(owner, dict):
+            return False
+        if owner.get("lock") and owner.get("lock") == self._owner()["lock"]:
+            return True
+        pid = owner.get("pid")
+        if owner.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            except OSError:
+                return False
+        return False
+
+    def _flag_interrupted(self, sink, bundle: str, rep: _Reporter) -> None:
+        """Bundles at this destination whose manifest still says "running" and whose owner is gone:
+        rewrite the manifest to status "incomplete" and warn. Only destinations that can list their
+        bundles (the folder sink) are checked; the bundle this run continues is left alone."""
+        find = getattr(sink, "running_bundles", None)
+        if find is None:
+            return
+        try:
+            found = list(find())
+        except OSError:
+            return
+        for name, manifest in found:
+            if name == bundle or not self._owner_gone(manifest.get("owner")):
+                continue
+            manifest["status"] = "incomplete"
+            manifest["interrupted"] = {
+                "detected": _now().isoformat(),
+                "reason": "the collection's process ended before it finished (killed, crashed or powered off)",
+            }
+            try:
+                where = sink.rewrite_manifest(name, redact(json.dumps(manifest, indent=2)))
+            except OSError as e:
+                rep.warning(f"The bundle {name} is incomplete (its collection was interrupted), and its manifest "
+                            f"could not be marked so: {e.strerror or e}")
+                continue
+            rep.warning(f"The bundle {where} is incomplete: its collection started {manifest.get('started') or '?'} "
+                        "was interrupted before it finished (its process is gone), so some zips and the output "
+                        "log are missing. Its manifest.json now says status 'incomplete'. Running the same command "
+                        "again (within collection.resume_max_age_hours) completes it.")
+
     # -- helpers -----------------------------------------------------------------------------
+    def _request(self, req: CollectionRequest, sink: Any) -> dict[str, Any]:
+        return {
+            "FilterByRole": req.roles, "FilterByNode": req.nodes, "FilterByLogType": req.log_types,
+            "FilterByResourceProvider": req.resource_providers, "IncludeDumpFile": req.include_dumps,
+            "PerformVMLogRecovery": req.vm_recovery, "TimeOutInMinutes": req.timeout_minutes,
+            "destination": redact(str(sink.description)),
+        }
+
     def _bundle_time(self, t: datetime) -> datetime:
         """Bundle names carry seconds only: two collections in one second get distinct names."""
         from datetime import timedelta
@@ -648,12 +745,7 @@ class Engine:
             "started": journal.data.get("started", started.isoformat()),
             "ended": ended.isoformat(),
             "window": window.as_dict(),
-            "request": {
-                "FilterByRole": req.roles, "FilterByNode": req.nodes, "FilterByLogType": req.log_types,
-                "FilterByResourceProvider": req.resource_providers, "IncludeDumpFile": req.include_dumps,
-                "PerformVMLogRecovery": req.vm_recovery, "TimeOutInMinutes": req.timeout_minutes,
-                "destination": redact(str(sink.description)),
-            },
+            "request": self._request(req, sink),
             "summary": {"units": len(states), "files": total_files, "bytes": total_bytes,
                         "zips": sum(len(z) for z in zips_by_role.values()),
                         "zip_bytes": sum(z["bytes"] for zs in zips_by_role.values() for z in zs)},

@@ -123,7 +123,7 @@ run(Path({str(stamp)!r}), Path({str(state)!r}), Path({str(out)!r}), window(20, 0
     b = bundle_dir(out)
     first = {z.name: (z.stat().st_ino, z.stat().st_mtime_ns) for z in b.glob("*.zip")}
     assert first, "the killed run delivered nothing"
-    assert not (b / "manifest.json").exists()
+    assert manifest(b)["status"] == "running"  # the in-progress marker: a killed bundle never looks whole
     for z in b.glob("*.zip"):  # whatever is visible under a final name is a whole zip
         with zipfile.ZipFile(z) as zf:
             assert zf.testzip() is None

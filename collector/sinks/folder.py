@@ -6,10 +6,12 @@ A file becomes visible under its final name only once complete: it is copied to 
 from __future__ import annotations
 
 import errno
+import json
 import os
+import tempfile
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from collector.sinks.base import DestinationError
 
@@ -98,6 +100,45 @@ class FolderSink:
                     tmp.unlink()
                 except OSError:
                     pass
+
+    # -- interrupted bundles (collector.engine: the in-progress marker) ---------------------
+    def running_bundles(self) -> Iterator[tuple[str, dict]]:
+        """(bundle name, manifest) of every bundle folder here whose manifest.json says "running".
+        Final manifests are large; only their first 64 KB is read to rule them out."""
+        if not self.root.is_dir():
+            return
+        for d in sorted(self.root.glob("AzureStackLogs-*")):
+            m = d / "manifest.json"
+            try:
+                if d.is_symlink() or not m.is_file():
+                    continue
+                with open(m, "rb") as f:
+                    head = f.read(65536)
+                if b'"running"' not in head:
+                    continue
+                data = json.loads(m.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("status") == "running":
+                yield d.name, data
+
+    def rewrite_manifest(self, bundle_name: str, text: str) -> str:
+        """Replace a bundle's manifest.json atomically (temp name, fsync, rename); returns the bundle's path."""
+        folder = self.root / bundle_name
+        fd, tmp = tempfile.mkstemp(prefix=".manifest.json.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(text.encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, folder / "manifest.json")
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return str(folder)
 
     def close(self) -> None:
         pass

@@ -258,7 +258,7 @@ class SmbSink:
                     if progress:
                         progress(len(data))
                 dst.truncate(st.st_size)
-            smbclient.replace(partial, target, **self._kw())
+            self._replace(partial, target)
         except (DestinationError, PipelineStoppedError):
             raise
         except Exception as e:  # noqa: BLE001
@@ -271,6 +271,22 @@ class SmbSink:
                 journal.unlink()
             except FileNotFoundError:
                 pass
+
+    def _replace(self, partial: str, target: str) -> None:
+        """Rename the finished `.partial` over its final name. Samba refuses a rename over an existing
+        file (STATUS_ACCESS_DENIED, where Windows replaces it): then the old file (e.g. the in-progress
+        manifest the final one replaces) is removed first and the rename is done again."""
+        try:
+            smbclient.replace(partial, target, **self._kw())
+        except SMBOSError as e:
+            if getattr(e, "ntstatus", None) not in _DENIED:
+                raise
+            try:
+                smbclient.stat(target, **self._kw())
+            except SMBOSError:
+                raise e from None  # no file in the way: a real refusal
+            smbclient.remove(target, **self._kw())
+            smbclient.replace(partial, target, **self._kw())
 
     def _resume_offset(self, partial: str, journal: Path | None, fid: str, size: int) -> int:
         """Where to continue an interrupted copy: the `.partial`'s size, less one chunk in case its
