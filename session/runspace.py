@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 from cmdlets.model import Cmdlet
 from pep.invocation import CommandCall
+from pep.limits import Limits, check_arguments, check_calls_total, check_input, shorten
 from pep.objects import (
     ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
 )
@@ -147,11 +148,18 @@ class Runspace:
             for alias in cls.aliases:
                 self._aliases[alias.lower()] = cls
         self._busy = threading.Lock()
+        # Input size limits (limits.* configuration keys) guard the PEP's NoLanguage door; a
+        # workstation script (pep run) is the local user's own file.
+        self.limits = Limits.from_env(env)
         self.transcript = None
         if transcript:
             self.start_transcript()
 
     # -- policy ----------------------------------------------------------------------------
+    @property
+    def _limited(self) -> bool:
+        return self.language_mode == "NoLanguage"
+
     @property
     def prompt_name(self) -> str:
         return self.env.stamp.ercs_name
@@ -175,11 +183,21 @@ class Runspace:
         """Run one input typed by a user (or sent as a script): parse, check the language mode, run."""
         counting = _CountingSink(sink)
         tsink = _TranscriptSink(counting) if self.transcript else counting
+        shown = text
         try:
-            result = self._guarded(tsink, lambda: self._invoke_text(text, tsink, stop_event, host))
+            refused = check_input(text, self.limits) if self._limited else None
+            if refused is not None:
+                # refused before parsing; the transcript keeps a prefix and the length, not the value
+                shown = shorten(text)
+                tsink.error(refused)
+                result = InvocationResult("Failed", True, refused)
+            else:
+                result = self._guarded(tsink, lambda: self._invoke_text(text, tsink, stop_event, host))
+                if _refused_for_size(result):
+                    shown = shorten(text)
         finally:
             if self.transcript:
-                self.transcript.command(text, tsink.text())
+                self.transcript.command(shown, tsink.text())
         result.had_errors = result.had_errors or counting.errors > 0
         return result
 
@@ -196,10 +214,15 @@ class Runspace:
         counting = _CountingSink(sink)
         tsink = _TranscriptSink(counting) if self.transcript else counting
         try:
-            result = self._guarded(tsink, lambda: self._run(calls, tsink, stop_event, host, None, input))
+            refused = check_calls_total(calls, self.limits, input) if self._limited else None
+            if refused is not None:
+                tsink.error(refused)
+                result = InvocationResult("Failed", True, refused)
+            else:
+                result = self._guarded(tsink, lambda: self._run(calls, tsink, stop_event, host, None, input))
         finally:
             if self.transcript:
-                self.transcript.command(_describe_calls(calls), tsink.text())
+                self.transcript.command(_describe_calls(calls, self.limits), tsink.text())
         result.had_errors = result.had_errors or counting.errors > 0
         return result
 
@@ -266,12 +289,18 @@ class Runspace:
             cls = self.resolve_command(call.name)
             if cls is None:
                 record = error_record(
-                    NOT_RECOGNIZED.format(call.name), "CommandNotFoundException", ErrorCategory.ObjectNotFound,
-                    exception_type="System.Management.Automation.CommandNotFoundException", target=call.name)
+                    NOT_RECOGNIZED.format(shorten(call.name)), "CommandNotFoundException", ErrorCategory.ObjectNotFound,
+                    exception_type="System.Management.Automation.CommandNotFoundException",
+                    target=shorten(call.name))
                 if text is not None and call.start is not None:
                     with_position(record, SourcePosition(text, call.start, call.end))
                 sink.error(record)
                 return InvocationResult("Failed", True, record)
+            if self._limited:
+                record = check_arguments(call, self.limits, cls.name, text, input if index == 0 else None)
+                if record is not None:  # refused before binding
+                    sink.error(record)
+                    return InvocationResult("Failed", True, record)
             try:
                 binding = bind(cls, call.arguments, host=host, expect_input=index > 0 or input is not None)
             except ParameterBindingError as e:
@@ -396,21 +425,27 @@ def _find_by_prefix(cls: type[Cmdlet], typed: str):
     return matches[0] if len(matches) == 1 else None
 
 
-def _describe_calls(calls: list[CommandCall]) -> str:
-    """How a command-form pipeline is written into the transcript (values shown, secrets never)."""
+def _describe_calls(calls: list[CommandCall], limits: Limits | None = None) -> str:
+    """How a command-form pipeline is written into the transcript (values shown, secrets never;
+    a value over the argument limit as its prefix and length, a list over it cut short)."""
+    limits = limits or Limits()
     parts = []
     for call in calls:
-        words = [call.name]
+        words = [_cut(call.name, limits)]
         for arg in call.arguments:
             if arg.parameter is not None:
-                words.append(f"-{arg.parameter}" + (f":{_show(arg.value)}" if arg.colon else ""))
+                words.append(f"-{_cut(arg.parameter, limits)}" + (f":{_show(arg.value, limits)}" if arg.colon else ""))
             else:
-                words.append(_show(arg.value))
+                words.append(_show(arg.value, limits))
         parts.append(" ".join(words))
     return " | ".join(parts)
 
 
-def _show(value: Any) -> str:
+def _cut(text: str, limits: Limits) -> str:
+    return shorten(text) if len(text) > limits.max_argument_chars else text
+
+
+def _show(value: Any, limits: Limits, depth: int = 0) -> str:
     from pep.objects import PSCredential, PSSecureString
 
     if isinstance(value, PSSecureString):
@@ -418,9 +453,20 @@ def _show(value: Any) -> str:
     if isinstance(value, PSCredential):
         return "System.Management.Automation.PSCredential"
     if isinstance(value, (list, tuple)):
-        return ",".join(_show(v) for v in value)
-    text = str(value)
+        if depth > 8:
+            return "System.Object[]"
+        items = [_show(v, limits, depth + 1) for v in list(value[:limits.max_argument_items])]
+        if len(value) > limits.max_argument_items:
+            items.append(f"... ({len(value)} elements)")
+        return ",".join(items)
+    text = _cut(str(value), limits)
     return f"'{text}'" if (" " in text or not text) else text
+
+
+def _refused_for_size(result: InvocationResult) -> bool:
+    record = result.terminating_error
+    fqid = str(getattr(record, "FullyQualifiedErrorId", "") or "") if record is not None else ""
+    return fqid.split(",")[0] in ("InputTooLong", "ArgumentTooLong")
 
 
 def _log_internal_error(env: Any, command: str, tb: str) -> None:

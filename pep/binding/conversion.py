@@ -19,6 +19,7 @@ from psrpcore.types import PSCredential, PSScriptBlock, PSSecureString
 from cmdlets.model import TYPES, Parameter
 from pep.binding.datetimes import datetime_from_ticks, invariant_text, parse_datetime, parse_timespan
 from pep.binding.errors import ParameterBindingError
+from pep.limits import shorten
 from pep.objects import ps_type_name
 
 BAD_FORMAT = "Input string was not in a correct format."
@@ -118,11 +119,11 @@ def _float_text(value: float) -> str:
 
 
 def _cast_message(value: Any, target: str) -> str:
-    return f'Cannot convert the "{ps_text(value)}" value of type "{ps_type_name(value)}" to type "{target}".'
+    return f'Cannot convert the "{shorten(ps_text(value))}" value of type "{ps_type_name(value)}" to type "{target}".'
 
 
 def _inner_message(value: Any, target: str, error: str) -> str:
-    return f'Cannot convert value "{ps_text(value)}" to type "{target}". Error: "{error}"'
+    return f'Cannot convert value "{shorten(ps_text(value))}" to type "{target}". Error: "{error}"'
 
 
 # -- converters, one per TYPES key --------------------------------------------------------------

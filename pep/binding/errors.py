@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pep.invocation import CommandArgument
+from pep.limits import shorten
 from pep.objects import (
     ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
 )
@@ -74,8 +75,11 @@ class ParameterBindingError(Exception):
     @classmethod
     def make(cls, error_id: str, *, parameter: str | None = None, argument: CommandArgument | None = None,
              **fields: Any) -> "ParameterBindingError":
-        """Build from the id's PowerShell message template."""
-        message = MESSAGES[error_id].format(name=parameter or "", **fields)
+        """Build from the id's PowerShell message template. The parameter name as typed and a
+        `value` are the user's text: quoted as pep.limits.shorten cuts them."""
+        if "value" in fields:
+            fields["value"] = shorten(fields["value"])
+        message = MESSAGES[error_id].format(name=shorten(parameter or ""), **fields)
         return cls(error_id, message, parameter=parameter, argument=argument)
 
     def to_error_record(self, command_name: str, input_text: str | None = None, *,

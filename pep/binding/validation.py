@@ -15,6 +15,7 @@ from typing import Any
 from cmdlets.model import Parameter
 from pep.binding.conversion import ps_text
 from pep.binding.errors import ParameterBindingError
+from pep.limits import shorten
 
 NULL_OR_EMPTY = "The argument is null or empty. Provide an argument that is not null or empty, and then try the command again."
 NULL_OR_EMPTY_COLLECTION = ("The argument is null, empty, or an element of the argument collection contains a null "
@@ -67,23 +68,23 @@ def _validate_element(value: Any, p: Parameter) -> Any:
                 value = allowed if isinstance(value, str) else value
                 break
         else:
-            _fail(p.name, f'The argument "{text}" does not belong to the set "{",".join(p.validate_set)}" '
+            _fail(p.name, f'The argument "{shorten(text)}" does not belong to the set "{",".join(p.validate_set)}" '
                           f"specified by the ValidateSet attribute. Supply an argument that is in the set and "
                           f"then try the command again.")
     if p.validate_pattern is not None:
         text = ps_text(value)
         if _pattern(p.validate_pattern).fullmatch(text) is None:
-            _fail(p.name, f'The argument "{text}" does not match the "{p.validate_pattern}" pattern. Supply an '
+            _fail(p.name, f'The argument "{shorten(text)}" does not match the "{p.validate_pattern}" pattern. Supply an '
                           f'argument that matches "{p.validate_pattern}" and try the command again.')
     if p.validate_range is not None:
         low, high = p.validate_range
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if value < low:
-                _fail(p.name, f"The {ps_text(value)} argument is less than the minimum allowed range of "
+                _fail(p.name, f"The {shorten(ps_text(value))} argument is less than the minimum allowed range of "
                               f"{ps_text(low)}. Supply an argument that is greater than or equal to "
                               f"{ps_text(low)} and then try the command again.")
             if value > high:
-                _fail(p.name, f"The {ps_text(value)} argument is greater than the maximum allowed range of "
+                _fail(p.name, f"The {shorten(ps_text(value))} argument is greater than the maximum allowed range of "
                               f"{ps_text(high)}. Supply an argument that is less than or equal to "
                               f"{ps_text(high)} and then try the command again.")
     return value

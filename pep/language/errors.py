@@ -5,6 +5,7 @@ match on, so they are reproduced exactly.
 """
 from __future__ import annotations
 
+from pep.limits import shorten
 from pep.objects import ErrorCategory, SourcePosition, error_record, with_position
 
 # PowerShell's message texts, keyed by ErrorId. '{0}' is filled by the caller.
@@ -74,7 +75,8 @@ class ParseError(Exception):
                  *args: object, message: str | None = None):
         if message is None:
             template = MESSAGES.get(error_id, error_id)
-            message = template.format(*args) if args else template
+            # the arguments are the user's tokens: quoted as pep.limits.shorten cuts them
+            message = template.format(*(shorten(a) for a in args)) if args else template
         super().__init__(message)
         self.error_id = error_id
         self.message = message
@@ -93,7 +95,7 @@ class ParseError(Exception):
             self.error_id,
             ErrorCategory.ParserError,
             exception_type="System.Management.Automation.ParseException",
-            target=self.text,
+            target=shorten(self.text),
         )
         return with_position(record, self.position)
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from pep.invocation import NO_VALUE, CommandArgument, CommandCall
+from pep.limits import shorten
 
 from . import ast as A
 from .errors import ParseError, ScriptsNotAllowedError
@@ -73,7 +74,7 @@ class _Checker:
         if not _DATE_PATTERN.search(self.text):
             return None
         name = self.parameter if self.parameter and "date" in self.parameter.lower() else "FromDate"
-        name = name[0].upper() + name[1:]
+        name = shorten(name[0].upper() + name[1:])
         example = datetime.now().strftime("%m/%d/%Y") + " 08:00"
         variable = name[0].lower() + name[1:]
         return (f'Dates cannot be computed in the PEP session: give a literal such as -{name} '
