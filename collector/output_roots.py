@@ -10,8 +10,9 @@ console (`pep`, `pep -c`) is the operator's own process and is not restricted (r
 Rules for a restricted session (roots given):
 - a Windows drive path `C:\\AzureStackLogs` (or `C:AzureStackLogs`) means `<first root>/C/AzureStackLogs`,
   so the documented Windows examples keep working; backslashes are folder separators;
-- any other relative path (including `~`, which is never expanded, and `.`) is taken inside the
-  first root;
+- `~` is never expanded (the server's home is not the caller's): a path whose first name starts
+  with `~` (`~`, `~/x`, `~root`) is refused rather than made into a folder literally named `~`;
+- any other relative path (`Logs`, `.`, `a/../b`) is taken inside the first root;
 - `..` and symlinks are resolved (realpath of the nearest existing ancestor, the rest lexically)
   before the check, so neither `../../x` nor a symlink inside a root that points outside escapes;
 - the resolved folder must be a root or lie under one, else `UnauthorizedOutputPath`.
@@ -123,6 +124,12 @@ def resolve_output_path(text: str, roots: Sequence[Path] | None, *, expand_user:
     if candidate is None:
         posix = text.replace("\\", "/")
         p = Path(posix).expanduser() if expand_user else Path(posix)
+        if p.parts and p.parts[0].startswith("~"):
+            raise OutputPathError(
+                f"Access to the path '{_shown(text)}' is denied: '~' is not expanded on this computer, and a remote "
+                f"session may write only under {describe_roots(roots)}. Give a folder inside "
+                f"{'it' if len(roots) == 1 else 'one of them'} (a relative path is taken inside {first}).",
+                "UnauthorizedOutputPath", "PermissionDenied", "System.UnauthorizedAccessException")
         candidate = p if p.is_absolute() else first / p
     resolved = Path(os.path.realpath(candidate))  # symlinks of the existing part, then `..` lexically
     if not is_inside(resolved, roots):
