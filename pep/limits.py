@@ -127,11 +127,20 @@ def check_arguments(call: CommandCall, limits: Limits, command: str | None = Non
     return None
 
 
+def check_value(value: Any, limits: Limits) -> str | None:
+    """Why one value breaks a per-value limit ('is N characters long', 'has N elements'), else None."""
+    return _too_long(value, limits, 0)
+
+
+def argument_too_long_message(what: str, limits: Limits) -> str:
+    return (f"{what}; this endpoint accepts at most {limits.max_argument_chars} characters per value and "
+            f"{limits.max_argument_items} elements per list (limits.max_argument_chars, limits.max_argument_items).")
+
+
 def _argument_error(what: str, limits: Limits, command: str | None, text: str | None,
                     arg: CommandArgument | None) -> ErrorRecord:
     record = error_record(
-        f"{what}; this endpoint accepts at most {limits.max_argument_chars} characters per value and "
-        f"{limits.max_argument_items} elements per list (limits.max_argument_chars, limits.max_argument_items).",
+        argument_too_long_message(what, limits),
         "ArgumentTooLong", ErrorCategory.LimitsExceeded, exception_type=ARGUMENT_EXCEPTION, command=command)
     if text is not None and arg is not None and arg.start is not None:
         with_position(record, SourcePosition(text, arg.start, arg.end))
@@ -188,8 +197,9 @@ def _too_long(value: Any, limits: Limits, depth: int) -> str | None:
     children = _children(value)
     if children is None:
         return None
-    if len(children) > limits.max_argument_items:
-        return f"has {len(children)} elements"
+    count = len(value) if isinstance(value, dict) else len(children)
+    if count > limits.max_argument_items:
+        return f"has {count} elements"
     if depth >= _MAX_DEPTH and children:
         return "is nested too deeply"
     for child in children:

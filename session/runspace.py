@@ -25,7 +25,10 @@ from typing import Any, Iterable
 
 from cmdlets.model import Cmdlet
 from pep.invocation import CommandCall
-from pep.limits import Limits, check_arguments, check_calls_total, check_input, shorten
+from pep.limits import (
+    ARGUMENT_EXCEPTION, Limits, argument_too_long_message, check_arguments, check_calls_total, check_input,
+    check_value, shorten,
+)
 from pep.objects import (
     ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
 )
@@ -107,6 +110,39 @@ class _TranscriptSink:
     def text(self) -> str:
         self._flush_output()
         return "\n".join(line.rstrip("\n") for line in self.lines)
+
+
+class _LimitedHost:
+    """A host whose answers to the binder's prompts (mandatory parameters, a credential's password)
+    meet the same per-value limits as typed arguments: a client host cannot smuggle a 10 MB value in."""
+
+    _CHECKED = ("prompt_for_parameters", "read_line")
+
+    def __init__(self, inner: Any, limits: Limits):
+        self.inner = inner
+        self.limits = limits
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)  # AttributeError when the host lacks it, as the binder expects
+        if name not in self._CHECKED:
+            return attr
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            answer = attr(*args, **kwargs)
+            values = answer.items() if isinstance(answer, dict) else [(None, answer)]
+            for key, value in values:
+                problem = check_value(value, self.limits)
+                if problem:
+                    from pep.binding import ParameterBindingError
+
+                    where = f"The answer for parameter '{shorten(key)}'" if key is not None else "The answer"
+                    raise ParameterBindingError(
+                        "ArgumentTooLong", argument_too_long_message(f"{where} {problem}", self.limits),
+                        category=ErrorCategory.LimitsExceeded, parameter=None if key is None else str(key),
+                        exception_type=ARGUMENT_EXCEPTION)
+            return answer
+
+        return checked
 
 
 class Runspace:
@@ -302,7 +338,8 @@ class Runspace:
                     sink.error(record)
                     return InvocationResult("Failed", True, record)
             try:
-                binding = bind(cls, call.arguments, host=host, expect_input=index > 0 or input is not None)
+                binding = bind(cls, call.arguments, host=_LimitedHost(host, self.limits) if self._limited and host else host,
+                               expect_input=index > 0 or input is not None)
             except ParameterBindingError as e:
                 record = e.to_error_record(cls.name, text, command_start=call.start, command_end=call.end)
                 sink.error(record)

@@ -38,6 +38,7 @@ from psrpcore import (
 )
 from psrpcore.types import PSInvocationState
 
+from pep.limits import shorten
 from session.listener import wsman
 from session.listener.wsman import WSManFault
 
@@ -201,7 +202,7 @@ class ShellTable:
         if a == wsman.ACTION_ENUMERATE:
             return self.enumerate(req, user)
         raise WSManFault(wsman.E_ACTION_NOT_SUPPORTED,
-                         f"The WS-Management service does not support the specified action '{a}'.",
+                         f"The WS-Management service does not support the specified action '{shorten(a)}'.",
                          "w:ActionNotSupported", "s:Sender")
 
     def _check_uri(self, req: wsman.Request) -> None:
@@ -211,7 +212,7 @@ class ShellTable:
         name = uri[len(wsman.PS_URI_PREFIX):] if uri.lower().startswith(wsman.PS_URI_PREFIX.lower()) else uri
         raise WSManFault(
             wsman.E_RESOURCE_NOT_FOUND,
-            f"The WS-Management service cannot process the request. Cannot find the {name} session configuration "
+            f"The WS-Management service cannot process the request. Cannot find the {shorten(name)} session configuration "
             f"in the WSMan: drive on the {self.machine} computer.",
             "w:DestinationUnreachable",
         )
@@ -245,17 +246,19 @@ class ShellTable:
                 "for this user.",
                 "w:QuotaLimit",
             )
-        shell_id = (body.get("ShellId") or str(uuid.uuid4())).upper()
+        given = body.get("ShellId")
+        shell_id = wsman.parse_guid(given, "ShellId") if given is not None else str(uuid.uuid4()).upper()
         if shell_id in self.shells:
             raise WSManFault(wsman.E_INVALID_BODY, "A shell with this ShellId already exists.", "w:AlreadyExists", "s:Sender")
         creation = body.find("pwsh:creationXml", wsman.NS)
         if creation is None or not (creation.text or "").strip():
             raise WSManFault(wsman.E_INVALID_BODY, "The WS-Management service cannot process the request: creationXml is missing.",
                              "w:SchemaValidationError", "s:Sender")
+        data = wsman.decode_base64(creation.text, "creationXml")
         shell = Shell(shell_id, req.resource_uri, user, client_ip, self.idle_timeout)
         shell.table = self
         try:
-            shell.pool.receive_data(PSRPPayload(base64.b64decode(creation.text), StreamType.default, None))
+            shell.pool.receive_data(PSRPPayload(data, StreamType.default, None))
             self._process_events(shell)
         except WSManFault:
             raise
@@ -280,25 +283,31 @@ class ShellTable:
         body = req.body
         if body is None:
             raise WSManFault(wsman.E_INVALID_BODY, "CommandLine is missing.", "w:SchemaValidationError", "s:Sender")
-        command_id = (body.get("CommandId") or str(uuid.uuid4())).upper()
+        given = body.get("CommandId")
+        command_id = wsman.parse_guid(given, "CommandId") if given is not None else str(uuid.uuid4()).upper()
         if command_id in shell.commands:
             raise WSManFault(wsman.E_INVALID_BODY, "A command with this CommandId already exists.", "w:AlreadyExists", "s:Sender")
+        args = body.find("rsp:Arguments", wsman.NS)
+        data = wsman.decode_base64(args.text, "Arguments") if args is not None and args.text else b""
         cmd = Command(shell, command_id)
         shell.commands[command_id] = cmd
-        args = body.find("rsp:Arguments", wsman.NS)
-        if args is not None and args.text:
-            self._feed(shell, base64.b64decode(args.text), StreamType.default, cmd.pipe.pipeline_id)
+        if data:
+            self._feed(shell, data, StreamType.default, cmd.pipe.pipeline_id)
         return wsman.command_response(req, command_id)
 
     def send(self, req: wsman.Request, user: str) -> bytes:
         shell = self._shell(req, user)
         body = req.body
+        # every stream is checked before any is fed, so a bad one changes nothing
+        parts = []
         for stream in body.findall("rsp:Stream", wsman.NS) if body is not None else []:
             cid = stream.get("CommandId")
-            pid = uuid.UUID(cid) if cid else None
+            pid = uuid.UUID(wsman.parse_guid(cid, "CommandId")) if cid else None
             stype = StreamType.prompt_response if stream.get("Name") == "pr" else StreamType.default
             if stream.text:
-                self._feed(shell, base64.b64decode(stream.text), stype, pid)
+                parts.append((wsman.decode_base64(stream.text, "Stream"), stype, pid))
+        for data, stype, pid in parts:
+            self._feed(shell, data, stype, pid)
         return wsman.empty_response(req, '<rsp:SendResponse/>')
 
     def _feed(self, shell: Shell, data: bytes, stype: StreamType, pid: uuid.UUID | None) -> None:

@@ -2,13 +2,22 @@
 
 Sans-IO: bytes in, bytes out. Responses are built from small string templates (faster than a tree
 and easy to compare with what a Windows host sends); every value placed in them is escaped.
+
+Every malformed request is a WSManFault (never another exception, so the HTTP layer never answers
+"Internal error"): XML that does not parse, a DTD (refused as soon as the parser meets
+`<!DOCTYPE`, before any entity is declared or expanded, as WinRM refuses DTDs), a malformed
+OperationTimeout, and, through the helpers below used by the shell handlers, bad base64 and
+ShellId/CommandId values that are not GUIDs.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 NS = {
@@ -49,6 +58,8 @@ E_RESOURCE_NOT_FOUND = 2150858752   # 0x80338000 unknown resource URI / configur
 E_INVALID_SELECTORS = 2150858843    # 0x8033805B unknown ShellId
 E_ACTION_NOT_SUPPORTED = 2150858759  # 0x80338007
 E_INVALID_BODY = 2150858799         # 0x8033802F malformed request
+E_SCHEMA_VALIDATION = 2150858817    # 0x80338041 ERROR_WSMAN_SCHEMA_VALIDATION_ERROR: a field of the body is invalid
+E_INVALID_TIMEOUT_HEADER = 2150858881  # 0x80338081 ERROR_WSMAN_INVALID_TIMEOUT_HEADER
 E_ACCESS_DENIED = 5
 
 
@@ -88,24 +99,100 @@ class Request:
         return sid.upper() if sid else None
 
 
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$")
+_DURATION = re.compile(r"P(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9}(?:\.\d{1,9})?)S)?)?",
+                       re.ASCII)
+MAX_OPERATION_TIMEOUT = 86400.0  # a day: longer waits are cut to it (no timer overflows)
+
+
+def duration_seconds(text: str | None) -> float | None:
+    """xs:duration as WS-Man uses it (PT20S, PT60.000S, P0DT1H2M3S) in seconds; None if malformed."""
+    m = _DURATION.fullmatch((text or "").strip())
+    if not m or not any(m.groups()):
+        return None
+    d, h, mi, s = m.groups()
+    return min(int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0), MAX_OPERATION_TIMEOUT)
 
 
 def parse_duration(text: str | None, default: float) -> float:
-    """xs:duration as WS-Man uses it (PT20S, PT60.000S)."""
-    m = _DURATION.match((text or "").strip())
-    if not m:
-        return default
-    d, h, mi, s = m.groups()
-    return int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    """xs:duration in seconds, `default` when it is malformed."""
+    seconds = duration_seconds(text)
+    return default if seconds is None else seconds
+
+
+def _xml_invalid(detail: str = "") -> WSManFault:
+    return WSManFault(E_INVALID_BODY, "The WS-Management service cannot process the request because the XML is invalid."
+                      + (f" {detail}" if detail else ""), "w:SchemaValidationError", "s:Sender")
+
+
+def schema_fault(element: str) -> WSManFault:
+    """What Windows answers for a body element or attribute whose value is not valid (MS-WSMV 3.1.4.1.31.3)."""
+    return WSManFault(E_SCHEMA_VALIDATION,
+                      f"The Windows Remote Shell cannot process the request. The SOAP packet contains an element "
+                      f"{element} that is invalid. Retry the request with the correct XML element.",
+                      "w:SchemaValidationError", "s:Sender")
+
+
+class _DTDRefused(Exception):
+    pass
+
+
+def _refuse_dtd(*_: object) -> None:
+    raise _DTDRefused()
+
+
+def _qname(name: str) -> str:
+    return "{" + name if "}" in name else name  # expat's "uri}local" -> ElementTree's "{uri}local"
+
+
+def parse_xml(data: bytes) -> ET.Element:
+    """The request's element tree. A DTD is refused where it starts (no entity is ever declared, let
+    alone expanded: no billion laughs, no external entities); anything that does not parse is
+    refused too. Both as the XML-invalid fault."""
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.UnparsedEntityDeclHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_dtd
+    parser.buffer_text = True
+    parser.StartElementHandler = lambda tag, attrs: builder.start(
+        _qname(tag), {_qname(k): v for k, v in attrs.items()})
+    parser.EndElementHandler = lambda tag: builder.end(_qname(tag))
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(data, True)
+        return builder.close()
+    except _DTDRefused:
+        raise _xml_invalid("DTDs are not allowed.") from None
+    except (expat.ExpatError, ValueError, LookupError, AssertionError, TypeError):
+        raise _xml_invalid() from None
+
+
+def decode_base64(text: str | None, element: str) -> bytes:
+    """Strict base64 of a body element (whitespace allowed); anything else is a schema fault."""
+    compact = "".join((text or "").split())
+    try:
+        return base64.b64decode(compact.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise schema_fault(element) from None
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+
+
+def is_guid(text: str | None) -> bool:
+    return bool(text) and _GUID.fullmatch(text) is not None
+
+
+def parse_guid(text: str | None, element: str) -> str:
+    """A ShellId/CommandId given in a body: a GUID in its usual form, upper-cased; else a schema fault."""
+    if not is_guid(text):
+        raise schema_fault(element)
+    return str(text).upper()
 
 
 def parse_request(data: bytes) -> Request:
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError:
-        raise WSManFault(E_INVALID_BODY, "The WS-Management service cannot process the request because the XML is invalid.",
-                         "w:SchemaValidationError", "s:Sender") from None
+    root = parse_xml(data)
     header = root.find("s:Header", NS)
     body = root.find("s:Body", NS)
     if header is None:
@@ -121,15 +208,21 @@ def parse_request(data: bytes) -> Request:
     }
     options = {o.get("Name", ""): (o.text or "").strip() for o in header.findall("wsman:OptionSet/wsman:Option", NS)}
     try:
-        max_env = int(text("wsman:MaxEnvelopeSize", "153600"))
+        max_env = int(text("wsman:MaxEnvelopeSize", "153600")[:12])
     except ValueError:
         max_env = 153600
+    timeout_text = text("wsman:OperationTimeout")
+    timeout = duration_seconds(timeout_text) if timeout_text else 60.0
+    if timeout is None:
+        raise WSManFault(E_INVALID_TIMEOUT_HEADER,
+                         "The WS-Management service cannot process the request because the OperationTimeout header "
+                         "is not a valid xs:duration.", "w:InvalidHeader", "s:Sender")
     return Request(
         action=text("wsa:Action"),
         message_id=text("wsa:MessageID"),
         resource_uri=text("wsman:ResourceURI"),
         max_envelope_size=max(max_env, 8192),
-        operation_timeout=parse_duration(text("wsman:OperationTimeout"), 60.0),
+        operation_timeout=timeout,
         selectors=selectors,
         options=options,
         body=body[0] if body is not None and len(body) else None,
