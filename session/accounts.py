@@ -4,7 +4,8 @@
 for Basic auth) and the NT hash NTLM needs (NTLM proves knowledge of the NT hash, so that is the
 secret it must have; it is password-equivalent for NTLM and guarded like the password itself).
 `accounts/ntlm_users` (mode 0600) is derived from it in smbpasswd form for pyspnego's NTLM
-acceptor, which only reads the file named by the process-wide NTLM_USER_FILE variable.
+acceptor (session/spnego_acceptor.py hands it over). It holds no LM hash at all: the LM field is
+empty, and the acceptor takes NTLMv2 answers only.
 
 A user may sign in as `CloudAdmin`, `AZURESTACK\\CloudAdmin` (NetBIOS domain from the stamp) or
 `CloudAdmin@azurestack.local` (UPN form); all name the same account.
@@ -20,6 +21,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from session.spnego_acceptor import nt_hash
 from session.state import StateDir, atomic_write
 
 DEFAULT_ADMIN = "CloudAdmin"
@@ -28,13 +30,6 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 class AccountError(Exception):
     pass
-
-
-def nt_hash(password: str) -> bytes:
-    """MD4 of the UTF-16LE password (NTOWFv1); pyspnego ships an MD4 that works without OpenSSL's legacy provider."""
-    from spnego._ntlm_raw.crypto import ntowfv1
-
-    return ntowfv1(password)
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
@@ -88,7 +83,7 @@ class Accounts:
         lines = []
         for uid, acct in enumerate(self._accounts.values(), start=1000):
             for form in (acct.name, f"{self.netbios}\\{acct.name}", f"{acct.name}@{self.domain_fqdn}"):
-                lines.append(f"{form}:{uid}:{'0' * 32}:{acct.nt_hash.upper()}:[U]:LCT-00000000")
+                lines.append(f"{form}:{uid}::{acct.nt_hash.upper()}:[U]:LCT-00000000")
         _write_private(self.ntlm_file, "\n".join(lines) + "\n")
         return self.ntlm_file
 
@@ -148,14 +143,25 @@ class Accounts:
         acct = self.canonical(user)
         return f"{self.netbios}\\{acct.name}" if acct else user
 
-    def verify(self, user: str, password: str) -> str | None:
-        """Basic auth: the canonical `DOMAIN\\name` when the password is right, else None."""
+    def lockout_key(self, user: str) -> str:
+        """What failed sign-ins are counted under: the account, whatever spelling was typed;
+        an unknown name under itself."""
+        acct = self.canonical(user)
+        return f"account:{acct.name.lower()}" if acct else f"unknown:{user.strip().lower()[:256]}"
+
+    def verify(self, user: str, password: str, *, cached: bool = True) -> str | None:
+        """Basic auth: the canonical `DOMAIN\\name` when the password is right, else None.
+        An unknown user costs the same scrypt work as a known one (no timing tells which exist);
+        `cached=False` skips the cache of good credentials, so the answer takes the full time."""
         key = hmac.new(self._cache_key, f"{user.lower()}\0{password}".encode(), hashlib.sha256).digest()
-        hit = self._ok_cache.get(key)
+        hit = self._ok_cache.get(key) if cached else None
         if hit:
             return hit
         acct = self.canonical(user)
-        if acct is None or not acct.check(password):
+        if acct is None:
+            _DUMMY.check(password)
+            return None
+        if not acct.check(password):
             return None
         name = f"{self.netbios}\\{acct.name}"
         with self._lock:
@@ -163,6 +169,9 @@ class Accounts:
                 self._ok_cache.clear()
             self._ok_cache[key] = name
         return name
+
+
+_DUMMY = Account("", {"salt": "00" * 16, "hash": "00" * 32, **_SCRYPT}, "")
 
 
 def _write_private(path: Path, text: str) -> None:

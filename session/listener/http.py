@@ -1,36 +1,45 @@
 """HTTP(S) front of the listener: authentication, message encryption, one POST /wsman route.
 
-Policy, as a Windows host with default WinRM settings:
+Policy, as a Windows host with default WinRM settings (docs/security.md):
 * Basic is offered and accepted only over HTTPS.
-* NTLM/Negotiate (pyspnego acceptor) on both; on HTTPS the NTLM channel binding (CBT,
-  tls-server-end-point) must match when the client sends one.
+* NTLM/Negotiate on both, NTLMv2 only (session/spnego_acceptor.py); on HTTPS the NTLM channel
+  binding (CBT, tls-server-end-point) must match when the client sends one.
 * Over plain HTTP every body must be SPNEGO-encrypted (AllowUnencrypted=false): a plain SOAP body
   is refused with 401, as Windows does.
+* Sign-in failures and lockout follow session/signin.py (one rule for every network front end).
+* A request body is read only once the caller is signed in, and never past MaxEnvelopeSize:
+  a larger one gets the EncodingLimit fault and the connection is closed.
 NTLM authenticates a TCP connection, and its sealing keys belong to it, so the context is kept
 per transport object (a WeakKeyDictionary; never id(), which Python reuses).
 """
 from __future__ import annotations
 
+import asyncio
 import base64
+import binascii
 import logging
-import os
 import re
 import struct
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import spnego
 from aiohttp import web
 from multidict import CIMultiDict
 
+from session import spnego_acceptor
 from session.listener import wsman
 from session.listener.wsman import WSManFault
+from session.signin import SignInGate
 
 log = logging.getLogger(__name__)
 
 SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 BOUNDARY = b"--Encrypted Boundary"
+MAX_ENVELOPE = 500 * 1024  # WinRM's MaxEnvelopeSizekb default, as advertised in the shell's config
+ENCRYPTION_OVERHEAD = 4096  # MIME framing and the NTLM seal header around an encrypted envelope
+E_MAX_ENVELOPE = 0x80338111  # the WSManFault code Windows sends for a request over MaxEnvelopeSize
 ENCRYPTED_CONTENT_TYPE = f'multipart/encrypted;protocol="{SPNEGO_PROTOCOL}";boundary="Encrypted Boundary"'
 
 
@@ -80,25 +89,38 @@ def _is_initial_token(tok: bytes) -> bool:
     return tok.startswith(b"NTLMSSP\x00\x01\x00\x00\x00") or tok[:1] == b"\x60"
 
 
+class _TooLarge(Exception):
+    pass
+
+
 class WSManHTTP:
-    def __init__(self, table: Any, accounts: Any, *, https: bool, auth: set[str], cbt: bytes | None = None,
-                 machine: str = "localhost"):
+    def __init__(self, table: Any, user_file: Path, display_name: Any, gate: SignInGate, *, https: bool,
+                 auth: set[str], cbt: bytes | None = None, machine: str = "localhost",
+                 max_envelope: int = MAX_ENVELOPE, body_timeout: float = 60.0):
         self.table = table
-        self.accounts = accounts
+        self.user_file = user_file
+        self.display_name = display_name  # typed user name -> canonical DOMAIN\name
+        self.gate = gate
         self.https = https
         self.basic = "basic" in auth and https
         self.spnego = bool({"ntlm", "negotiate"} & auth)
-        self.cbt = spnego.channel_bindings.GssChannelBindings(application_data=cbt) if cbt else None
+        self.cbt = cbt
         self.machine = machine
+        self.max_envelope = max_envelope
+        self.body_timeout = body_timeout
         self.conns: "weakref.WeakKeyDictionary[Any, _Conn]" = weakref.WeakKeyDictionary()
 
-    def app(self, client_max_size: int = 8 * 1024 * 1024) -> web.Application:
-        app = web.Application(client_max_size=client_max_size)
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.max_envelope + ENCRYPTION_OVERHEAD)
         app.router.add_post("/wsman", self.handle)
         app.router.add_post("/wsman/", self.handle)
         return app
 
-    def _challenge(self, token: bytes | None = None) -> web.Response:
+    def signed_in(self, transport: Any) -> bool:
+        conn = self.conns.get(transport)
+        return conn is not None and conn.user is not None
+
+    def _challenge(self, request: web.Request, token: bytes | None = None) -> web.Response:
         headers = CIMultiDict()
         if token:
             headers.add("WWW-Authenticate", "Negotiate " + base64.b64encode(token).decode())
@@ -107,7 +129,90 @@ class WSManHTTP:
                 headers.add("WWW-Authenticate", "Negotiate")
             if self.basic:
                 headers.add("WWW-Authenticate", 'Basic realm="WSMAN"')
-        return web.Response(status=401, headers=headers)
+        resp = web.Response(status=401, headers=headers)
+        if (request.content_length or 0) > self.max_envelope + ENCRYPTION_OVERHEAD:
+            resp.force_close()  # do not drain a large body nobody signed in for
+        return resp
+
+    async def _refused(self, request: web.Request) -> web.Response:
+        await self.gate.refuse()
+        return self._challenge(request)
+
+    async def _sign_in(self, request: web.Request, conn: _Conn, authz: str) -> web.Response | bytes | None:
+        """Check the Authorization header. A Response ends the request (a challenge or a refusal);
+        otherwise the connection is signed in, and the bytes are a final Negotiate token to send."""
+        peer = request.remote or ""
+        scheme, _, value = authz.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic" and self.basic:
+            try:
+                user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return self._challenge(request)
+            name = await self.gate.basic(user, password, peer)
+            if name is None:
+                return await self._refused(request)
+            conn.user, conn.ctx = name, None
+            return None
+        if scheme not in ("negotiate", "ntlm") or not self.spnego:
+            return self._challenge(request)
+        try:
+            tok = base64.b64decode(value.strip(), validate=True)
+        except binascii.Error:
+            return self._challenge(request)
+        method = "NTLM" if scheme == "ntlm" else "Negotiate"
+        try:
+            claimed = spnego_acceptor.claimed_user(tok)
+        except spnego_acceptor.RefusedToken as e:
+            conn.pending = None
+            self.gate.failed(e.user or "?", peer, method, str(e))
+            return await self._refused(request)
+        if claimed is not None and self.gate.is_locked(claimed):
+            conn.pending = None
+            self.gate.failed(claimed, peer, method, "account locked")
+            return await self._refused(request)
+        if conn.pending is None or _is_initial_token(tok):
+            conn.pending = spnego_acceptor.new_acceptor(self.user_file, self.cbt)
+        try:
+            out = spnego_acceptor.step(conn.pending, tok, self.user_file)
+        except Exception as e:  # wrong password, unknown user, bad CBT, malformed token
+            conn.pending = None
+            if claimed is None:
+                log.info("negotiate token refused from %s: %s", peer or "?", e)
+                return self._challenge(request)
+            self.gate.failed(claimed, peer, method, "wrong credentials")
+            return await self._refused(request)
+        if not conn.pending.complete:
+            return self._challenge(request, out)
+        conn.ctx, conn.pending = conn.pending, None
+        conn.user = self.display_name(conn.ctx.client_principal or claimed or "")
+        self.gate.succeeded(conn.user)
+        return out or b""
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        """The body, read only now that the caller is signed in, never past the envelope limit."""
+        limit = self.max_envelope + ENCRYPTION_OVERHEAD
+        if (request.content_length or 0) > limit:
+            raise _TooLarge()
+        chunks, size = [], 0
+        async with asyncio.timeout(self.body_timeout):
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    raise _TooLarge()
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, transport: Any) -> web.Response:
+        # The unread rest of the body (and, when sealed, the NTLM sequence) cannot be trusted: close.
+        self.conns.pop(transport, None)
+        fault = WSManFault(E_MAX_ENVELOPE, "The WS-Management service cannot process the request because the request "
+                           f"size exceeded the configured MaxEnvelopeSize quota ({self.max_envelope // 1024} KB).",
+                           "w:EncodingLimit", "s:Sender")
+        resp = web.Response(status=500, body=wsman.fault_envelope(None, fault, self.machine),
+                            content_type="application/soap+xml", charset="UTF-8")
+        resp.force_close()
+        return resp
 
     async def handle(self, request: web.Request) -> web.Response:
         transport = request.transport
@@ -116,51 +221,27 @@ class WSManHTTP:
         conn = self.conns.get(transport)
         if conn is None:
             conn = self.conns[transport] = _Conn()
-        body = await request.read()
         final_token: bytes | None = None
         authz = request.headers.get("Authorization")
         if authz:
-            scheme, _, value = authz.partition(" ")
-            scheme = scheme.lower()
-            if scheme == "basic":
-                if not self.basic:
-                    return self._challenge()
-                try:
-                    user, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
-                except Exception:
-                    return self._challenge()
-                name = self.accounts.verify(user, password)
-                if name is None:
-                    log.info("basic logon refused for %r", user)
-                    return self._challenge()
-                conn.user, conn.ctx = name, None
-            elif scheme in ("negotiate", "ntlm") and self.spnego:
-                try:
-                    tok = base64.b64decode(value.strip())
-                except Exception:
-                    return self._challenge()
-                if conn.pending is None or _is_initial_token(tok):
-                    conn.pending = spnego.server(protocol="negotiate", channel_bindings=self.cbt)
-                # pyspnego's NTLM acceptor finds users through this process-wide variable: point it
-                # at this listener's file right before the step that reads it.
-                os.environ["NTLM_USER_FILE"] = str(self.accounts.ntlm_file)
-                try:
-                    out = conn.pending.step(tok)
-                except Exception as e:  # wrong password, bad CBT, malformed token
-                    log.info("negotiate logon refused: %s", e)
-                    conn.pending = None
-                    return self._challenge()
-                if not conn.pending.complete:
-                    return self._challenge(out)
-                conn.ctx, conn.pending = conn.pending, None
-                conn.user = self.accounts.display_name(conn.ctx.client_principal or "")
-                final_token = out
-                if not body:
-                    return self._ok(b"", final_token)
-            else:
-                return self._challenge()
+            outcome = await self._sign_in(request, conn, authz)
+            if isinstance(outcome, web.Response):
+                return outcome
+            final_token = outcome or None
         elif conn.user is None:
-            return self._challenge()
+            return self._challenge(request)
+
+        try:
+            body = await self._read_body(request)
+        except _TooLarge:
+            return self._too_large(transport)
+        except TimeoutError:
+            self.conns.pop(transport, None)
+            resp = web.Response(status=408, text="The request body was not received in time.")
+            resp.force_close()
+            return resp
+        if not body:
+            return self._ok(b"", final_token)
 
         ctype = request.headers.get("Content-Type", "")
         encrypted = ctype.startswith("multipart/encrypted")
@@ -174,10 +255,14 @@ class WSManHTTP:
                 log.info("cannot decrypt request: %s", e)
                 self.conns.pop(transport, None)
                 return web.Response(status=400, text="The request could not be decrypted.")
+            if len(plain) > self.max_envelope:
+                return self._too_large(transport)
         else:
             if not self.https:
                 # AllowUnencrypted=false: an unencrypted body over HTTP is refused.
-                return self._challenge()
+                return self._challenge(request)
+            if len(body) > self.max_envelope:
+                return self._too_large(transport)
             plain = body
         if not plain:
             return self._ok(b"", final_token)

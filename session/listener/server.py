@@ -29,9 +29,11 @@ from typing import Any, Iterable
 from aiohttp import web
 
 from session.accounts import Accounts
+from session.listener.connections import ConnectionGuard, ConnectionLimits
 from session.listener.http import WSManHTTP
 from session.listener.runner import Runner
 from session.listener.shells import ShellTable
+from session.signin import LockoutPolicy, SignInGate
 from session.state import atomic_write
 
 log = logging.getLogger(__name__)
@@ -110,10 +112,13 @@ class Listener:
         domain = stamp.definition.get("domain_fqdn") or stamp.domain
         self.accounts = Accounts(env.state, domain)
         self.generated_password = self.accounts.ensure_admin(admin_password_file)
+        self.gate = SignInGate(self.accounts, LockoutPolicy.from_settings(env.setting))
         self.idle_timeout = float(idle_timeout if idle_timeout is not None else env.setting("listener.idle_timeout_seconds", 7200))
-        # Keep connections (and their NTLM sealing keys) alive well past any idle gap a client may have.
+        # A signed-in connection (and its NTLM sealing keys) is kept across a client's idle gaps;
+        # one that has not signed in is closed much sooner (ConnectionLimits.sign_in).
         self.keepalive_timeout = float(keepalive_timeout if keepalive_timeout is not None
                                        else env.setting("listener.keepalive_seconds", max(3600.0, self.idle_timeout)))
+        self.connection_limits = ConnectionLimits.from_settings(env.setting)
         self.executor = ThreadPoolExecutor(max_workers=workers or int(env.setting("listener.workers", 64)),
                                            thread_name_prefix="pep-pipeline")
         factory = runspace_factory or self._default_runspace
@@ -133,8 +138,11 @@ class Listener:
             self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.ssl_context.load_cert_chain(str(cert_path), str(key_path))
             cbt = channel_binding_data(cert_path)
-        self.http = WSManHTTP(self.table, self.accounts, https=https, auth=self.auth, cbt=cbt, machine=self.machine)
+        self.http = WSManHTTP(self.table, self.accounts.ntlm_file, self.accounts.display_name, self.gate,
+                              https=https, auth=self.auth, cbt=cbt, machine=self.machine,
+                              max_envelope=int(env.setting("listener.max_envelope_kb", 500)) * 1024)
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self._reaper: asyncio.Task | None = None
         self._closing: set[asyncio.Task] = set()
         self.port: int | None = None
@@ -168,10 +176,10 @@ class Listener:
         self._runner = web.AppRunner(app, keepalive_timeout=self.keepalive_timeout, access_log=None,
                                      handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, ssl_context=self.ssl_context, backlog=256, reuse_address=True)
-        await site.start()
-        sock = site._server.sockets[0]  # the bound port when 0 was asked for
-        self.host, self.port = host, sock.getsockname()[1]
+        guard = ConnectionGuard(self.connection_limits, self._runner.server, self.http.signed_in)
+        self._server = await asyncio.get_running_loop().create_server(
+            guard, host, port, ssl=self.ssl_context, backlog=256, reuse_address=True)
+        self.host, self.port = host, self._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked for
         self._reaper = asyncio.get_running_loop().create_task(self._reap())
         return self.port
 
@@ -191,8 +199,11 @@ class Listener:
             self.table.close_shell(shell)
         if self._closing:  # let running commands see the stop and transcripts close
             await asyncio.wait(list(self._closing), timeout=10)
+        if self._server:
+            self._server.close()
         if self._runner:
             await self._runner.cleanup()
+        self.gate.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -220,12 +231,14 @@ def serve(env: Any, listen: str = "127.0.0.1:5985", https: bool = False, auth: I
     """Run the listener until SIGINT/SIGTERM. Prints the URL (and a generated password, once)."""
     out = out or sys.stdout
     host, port = parse_listen(listen, https)
+    log_path = _log_to(env.state.sub("logs") / "pep-serve.log")
     listener = Listener(env, https=https, auth=auth, admin_password_file=admin_password_file)
 
     async def main() -> None:
         await listener.start(host, port)
         print(f"Listening on {listener.url} (configuration PrivilegedEndpoint; auth: "
-              f"{', '.join(sorted(listener.auth if https else listener.auth - {'basic'}))})", file=out, flush=True)
+              f"{', '.join(sorted(listener.auth if https else listener.auth - {'basic'}))})\n"
+              f"Log: {log_path}", file=out, flush=True)
         if listener.generated_password:
             print(f"Created account {listener.accounts.netbios}\\CloudAdmin with password: {listener.generated_password}\n"
                   f"(shown once; set PEP_ADMIN_PASSWORD or --admin-password-file to choose it)", file=out, flush=True)
@@ -241,6 +254,24 @@ def serve(env: Any, listen: str = "127.0.0.1:5985", https: bool = False, auth: I
 
     asyncio.run(main())
     return 0
+
+
+def _log_to(path: Path) -> Path:
+    """The server's own log: sign-in failures, lockouts and refused connections (INFO and up) in
+    `<state>/logs/pep-serve.log`; warnings are shown on stderr as well."""
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(fmt)
+    to_stderr = logging.StreamHandler(sys.stderr)
+    to_stderr.setLevel(logging.WARNING)
+    to_stderr.setFormatter(fmt)
+    for name in ("pep", "session"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(to_file)
+        logger.addHandler(to_stderr)
+    os.chmod(path, 0o600)
+    return path
 
 
 class ListenerThread:
