@@ -18,13 +18,11 @@ The engine only ever lists `hosts/`; the ground truth exists so tests can check 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
 import shutil
 import struct
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -377,34 +375,3 @@ def ensure_default_stamp(env: Any) -> Path:
         generate(root, nodes=4, days=env.setting("stamp.days", DEFAULT_DAYS),
                  mb_per_hour=env.setting("stamp.mb_per_hour", DEFAULT_MB_PER_HOUR), seed=0)
     return root
-
-
-# -- `pep stamp generate` ---------------------------------------------------------------------
-
-def main_generate(args: list[str] | None = None) -> int:
-    """Entry of `pep stamp generate DIR --nodes N --days D --mb-per-hour M --seed S`."""
-    ap = argparse.ArgumentParser(prog="pep stamp generate", description="Generate a simulated stamp with logs.")
-    ap.add_argument("dir")
-    ap.add_argument("--nodes", type=int, default=4)
-    ap.add_argument("--days", type=float, default=2)
-    ap.add_argument("--mb-per-hour", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--end", help="ISO 8601 end of the generated period (default: now)")
-    ns = ap.parse_args(args)
-    if ns.nodes < 1 or ns.days <= 0 or ns.mb_per_hour <= 0:
-        ap.error("--nodes, --days and --mb-per-hour must be positive")
-    end = None
-    if ns.end:
-        try:
-            end = datetime.fromisoformat(ns.end)
-        except ValueError:
-            ap.error(f"--end: not an ISO 8601 time: {ns.end}")
-        if end.tzinfo is None:
-            end = end.astimezone()
-    t = time.monotonic()
-    root = generate(ns.dir, nodes=ns.nodes, days=ns.days, mb_per_hour=ns.mb_per_hour, seed=ns.seed, end=end)
-    truth = load_truth(root)
-    total = sum(e["size"] for e in truth)
-    print(f"Generated stamp in {root}: {len(truth)} files, {total / 1048576:.1f} MB, "
-          f"{time.monotonic() - t:.1f} s; ground truth in {root / TRUTH_PATH}")
-    return 0

@@ -6,7 +6,7 @@
     pep run FILE.ps1            run a workstation script
     pep serve [--listen HOST:PORT] [--https] [--auth basic,ntlm,negotiate]
     pep connect HOST[:PORT] --user USER [--https] [--configuration-name PrivilegedEndpoint]
-    pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S]
+    pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S] [--end ISO]
     common flags: --stamp DIR, --state-dir DIR (env PEP_STATE_DIR), --config FILE (env PEP_CONFIG)
 
 Heavy dependencies (Azure SDK, pypsrp, aiohttp) are imported only by the subcommands that need them.
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=float, default=2)
     gen.add_argument("--mb-per-hour", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--end", metavar="ISO", help="ISO 8601 end of the generated period (default: now)")
     return p
 
 
@@ -104,11 +105,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _stamp(args) -> int:
+    """`pep stamp generate DIR ...`: write a simulated stamp and say what was written."""
     if args.stamp_command != "generate":
-        return _fail("usage: pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S]", 2)
-    from collector.stampgen import main_generate
+        return _fail("usage: pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S] [--end ISO]", 2)
+    import time
+    from datetime import datetime
 
-    return main_generate(args)
+    from collector.stampgen import TRUTH_PATH, generate, load_truth
+
+    if args.nodes < 1 or args.days <= 0 or args.mb_per_hour <= 0:
+        return _fail("stamp generate: --nodes, --days and --mb-per-hour must be positive", 2)
+    end = None
+    if args.end:
+        try:
+            end = datetime.fromisoformat(args.end)
+        except ValueError:
+            return _fail(f"stamp generate: --end: not an ISO 8601 time: {args.end}", 2)
+        if end.tzinfo is None:
+            end = end.astimezone()
+    started = time.monotonic()
+    try:
+        root = generate(args.dir, nodes=args.nodes, days=args.days, mb_per_hour=args.mb_per_hour, seed=args.seed,
+                        end=end)
+    except OSError as e:
+        return _fail(f"stamp generate: cannot write '{args.dir}': {e.strerror or e}")
+    truth = load_truth(root)
+    total = sum(e["size"] for e in truth)
+    print(f"Generated stamp in {root}: {len(truth)} files, {total / 1048576:.1f} MB, "
+          f"{time.monotonic() - started:.1f} s; ground truth in {root / TRUTH_PATH}")
+    return 0
 
 
 def run_one_shot(env, text: str, as_json: bool = False) -> int:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from collector.stampgen import TRUTH_PATH, ensure_default_stamp, generate, load_truth, main_generate, topology
+from collector.stampgen import TRUTH_PATH, ensure_default_stamp, generate, load_truth, topology
 from collector.timefmt import first_record_time
 from session.environment import Environment
 
@@ -86,11 +88,32 @@ def test_more_nodes_more_hosts_and_roles_on_them():
     assert {vm["host"] for vm in d["vms"]} == set(names)
 
 
-def test_cli_entry(tmp_path, capsys):
-    assert main_generate([str(tmp_path / "g"), "--nodes", "2", "--days", "0.25", "--mb-per-hour", "0.2", "--seed", "9"]) == 0
-    out = capsys.readouterr().out
-    assert "Generated stamp" in out and (tmp_path / "g" / TRUTH_PATH).is_file()
-    assert len(json.loads((tmp_path / "g" / "stamp.json").read_text())["nodes"]) == 2
+def _pep(*args, cwd):
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "pep", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+
+
+def test_pep_stamp_generate_as_typed(tmp_path):
+    r = _pep("stamp", "generate", "g", "--nodes", "2", "--days", "0.25", "--mb-per-hour", "0.2", "--seed", "9",
+             "--end", "2026-11-25T12:00:00+00:00", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "Generated stamp" in r.stdout and "Traceback" not in r.stderr
+    assert (tmp_path / "g" / TRUTH_PATH).is_file()
+    info = json.loads((tmp_path / "g" / "stamp.json").read_text())
+    assert len(info["nodes"]) == 2 and info["generated"]["end"] == "2026-11-25T12:00:00+00:00"
+    # The generated stamp is usable at once.
+    r = _pep("--stamp", "g", "--state-dir", "state", "-c", "Get-AzureStackStampInformation", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nodes", "0"], "must be positive"),
+    (["--end", "yesterday"], "not an ISO 8601 time"),
+])
+def test_pep_stamp_generate_bad_input_is_a_message_not_a_traceback(tmp_path, args, message):
+    r = _pep("stamp", "generate", "g", *args, cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
 
 
 def test_default_stamp_generated_once_then_reused(tmp_path):
