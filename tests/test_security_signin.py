@@ -184,3 +184,20 @@ def test_pep_serve_logs_failures_without_secrets(tmp_path):
     assert log.count("sign-in refused") == 2 and "not NTLMv2" in log
     assert "Secret-Guess-1" not in log + stderr and PASSWORD not in log + stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--auth", "basic"], 2, "Basic authentication needs HTTPS"),
+    (["--auth", "kerberos"], 2, "Unknown authentication method"),
+])
+def test_pep_serve_refuses_a_listener_nobody_can_sign_in_to(tmp_path, args, code, message):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "pep", "serve", "--state-dir", str(tmp_path), "--listen", "127.0.0.1:0", *args],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)}, cwd=root, timeout=60)
+    assert r.returncode == code and message in r.stderr and "Traceback" not in r.stderr
+    assert "Listening on" not in r.stdout

@@ -107,6 +107,9 @@ class Listener:
         unknown = self.auth - set(DEFAULT_AUTH)
         if unknown:
             raise ValueError(f"Unknown authentication method(s): {', '.join(sorted(unknown))}. Use basic, ntlm, negotiate.")
+        if not https and not self.auth - {"basic"}:
+            # As WinRM: Basic sends the password in the clear, so plain HTTP never offers it.
+            raise ValueError("Basic authentication needs HTTPS: add --https, or use --auth ntlm,negotiate on plain HTTP.")
         stamp = env.stamp
         self.machine = stamp.ercs_name
         domain = stamp.definition.get("domain_fqdn") or stamp.domain
