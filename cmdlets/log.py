@@ -5,6 +5,9 @@ Destination rules of Get-AzureStackLog (the reference gives none explicitly; our
 exactly one of -OutputPath, -OutputSharePath (with -OutputShareCredential), -OutputSasUri;
 -InputSasUri downloads into -OutputPath and collects nothing; with no destination the configured
 default folder (collection.default_output_path, default <state>/AzureStackLogs) is used and printed.
+Every local folder a cmdlet writes to goes through _local_folder first: a remote session
+(ctx.runspace.output_roots set by the listener) may write only under the output roots
+(collector/output_roots.py, docs/security.md); the console is unrestricted.
 -FilterByRole and -FilterByResourceProvider are in different parameter sets, so the binder answers
 AmbiguousParameterSet when both are given, as the real cmdlet does.
 """
