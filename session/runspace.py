@@ -338,8 +338,8 @@ class Runspace:
                     sink.error(record)
                     return InvocationResult("Failed", True, record)
             try:
-                binding = bind(cls, call.arguments, host=_LimitedHost(host, self.limits) if self._limited and host else host,
-                               expect_input=index > 0 or input is not None)
+                binder_host = _LimitedHost(host, self.limits) if self._limited and host is not None else host
+                binding = bind(cls, call.arguments, host=binder_host, expect_input=index > 0 or input is not None)
             except ParameterBindingError as e:
                 record = e.to_error_record(cls.name, text, command_start=call.start, command_end=call.end)
                 sink.error(record)

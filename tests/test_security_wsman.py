@@ -155,7 +155,7 @@ def test_a_dtd_is_refused_before_any_entity_is_expanded(listener, body, no_trace
     b"<a>&undefined;</a>",
 ])
 def test_garbage_bodies_are_faults(listener, body, no_tracebacks):
-    code, subcode, _ = fault_of(post(listener, body))
+    _code, subcode, _message = fault_of(post(listener, body))
     assert subcode == "w:SchemaValidationError"
 
 
