@@ -74,7 +74,7 @@ class Limits:
 def input_too_long(length: int, limits: Limits, what: str = "The input") -> ErrorRecord:
     return error_record(
         f"{what} is {length} characters long; this endpoint accepts at most {limits.max_input_chars} "
-        f"characters per command (limits.max_input_chars).",
+        f"characters per input (limits.max_input_chars).",
         "InputTooLong", ErrorCategory.LimitsExceeded, exception_type=ARGUMENT_EXCEPTION)
 
 

@@ -249,6 +249,8 @@ class Runspace:
         """Run a command-form pipeline whose argument values are already typed (PSRP AddCommand)."""
         counting = _CountingSink(sink)
         tsink = _TranscriptSink(counting) if self.transcript else counting
+        refused = None
+        result = InvocationResult("Failed", True)
         try:
             refused = check_calls_total(calls, self.limits, input) if self._limited else None
             if refused is not None:
@@ -258,7 +260,10 @@ class Runspace:
                 result = self._guarded(tsink, lambda: self._run(calls, tsink, stop_event, host, None, input))
         finally:
             if self.transcript:
-                self.transcript.command(_describe_calls(calls, self.limits), tsink.text())
+                shown = _describe_calls(calls, self.limits)
+                if refused is not None or _refused_for_size(result):
+                    shown = shorten(shown)  # refused for its size: a prefix and the length
+                self.transcript.command(shown, tsink.text())
         result.had_errors = result.had_errors or counting.errors > 0
         return result
 

@@ -84,6 +84,11 @@ def test_ten_megabytes_are_refused_at_once_and_the_transcript_stays_small(tmp_pa
                              sink)
     assert time.monotonic() - started < 1.0
     assert [e.FullyQualifiedErrorId for e in sink.errors] == ["InputTooLong"]
+    # many values each within the per-value limits, too long together
+    sink = ListSink()
+    rs.invoke_calls([CommandCall("Get-AzureStackLog", [CommandArgument("FilterByNode", ["m" * 8000] * 1000,
+                                                                       colon=True)])], sink)
+    assert [e.FullyQualifiedErrorId for e in sink.errors] == ["InputTooLong"]
     rs.close()
     assert len(transcript_text(tmp_path)) < 8000
 
