@@ -237,3 +237,18 @@ def test_forged_lines_through_the_listener(listener):
     # one PS> line per command; every forged one is a >> continuation or escaped
     assert "\n>> PS>Close-PrivilegedEndpoint" in text
     assert not any(line.startswith("PS>Close-PrivilegedEndpoint") for line in text.split("\n"))
+
+
+def test_a_client_hosts_prompt_answer_meets_the_argument_limit(listener):
+    from pypsrp.host import PSHost, PSHostUserInterface
+
+    class UI(PSHostUserInterface):
+        def Prompt(self, runspace, pipeline, caption, message, descriptions):
+            return {"Name": "a" * 20_000}
+
+    host = PSHost(None, None, False, "test", None, UI(), "1.0")
+    with RunspacePool(wsman(listener.port, "basic", True), configuration_name=CONFIG, host=host) as pool:
+        ps, _ = _invoke(pool, "Test-ListenerAsk")
+        assert ps.state == PSInvocationState.FAILED
+        assert [e.fq_error for e in ps.streams.error] == ["ArgumentTooLong,Test-ListenerAsk"]
+        assert "The answer for parameter 'Name' is 20000 characters long" in str(ps.streams.error[0])
