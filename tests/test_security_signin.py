@@ -117,7 +117,8 @@ def test_a_failed_sign_in_is_answered_late_without_holding_up_anyone(tmp_path):
         start = time.monotonic()
         assert _basic(lt.port, USER, "wrong").status_code == 401
         assert time.monotonic() - start >= 1.0
-        # 48 parallel wrong guesses (each a full scrypt) do not stall an unrelated request.
+        # 48 parallel wrong guesses (each a full scrypt, about 40 ms) do not stall an unrelated request:
+    # on the event loop they held it for about 2 s; the bound leaves room for a loaded machine.
         with ThreadPoolExecutor(48) as pool:
             guesses = [pool.submit(_basic, lt.port, USER, f"g{i}") for i in range(48)]
             time.sleep(0.3)
@@ -125,7 +126,7 @@ def test_a_failed_sign_in_is_answered_late_without_holding_up_anyone(tmp_path):
             r = requests.post(f"https://127.0.0.1:{lt.port}/wsman", data=b"", verify=False, timeout=30)
             unrelated = time.monotonic() - start
             assert all(g.result().status_code == 401 for g in guesses)
-        assert r.status_code == 401 and unrelated < 0.5, f"an unrelated request took {unrelated:.2f} s"
+        assert r.status_code == 401 and unrelated < 1.0, f"an unrelated request took {unrelated:.2f} s"
     finally:
         lt.stop()
 
