@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from cmdlets import help as helptext
 from cmdlets.help import has_wildcards, wildcard_match
 from cmdlets.model import Cmdlet, Example, Parameter
+from pep.limits import shorten
 from pep.objects import ErrorCategory, ErrorRecord, PSCustomObject, custom_object, error_record
 from pep.pipeline import TerminatingError
 from psrpcore.types import PSObject, add_note_property
@@ -143,7 +144,7 @@ class GetCommand(Cmdlet):
                     if not hits:
                         ctx.write_error(_record(
                             ctx,
-                            f"The term '{pattern}' is not recognized as the name of a cmdlet, function, script "
+                            f"The term '{shorten(pattern)}' is not recognized as the name of a cmdlet, function, script "
                             "file, or operable program. Check the spelling of the name, or if a path was included, "
                             "verify that the path is correct and try again.",
                             "CommandNotFoundException", ErrorCategory.ObjectNotFound,

@@ -23,6 +23,7 @@ from collector.plan import DEFAULT_TIMEOUT_MINUTES, CollectionRequest, unknown_n
 from collector.redact import redact
 from collector.stamp import LOG_TYPES, ON_DEMAND_ROLES, RESOURCE_PROVIDER_NAMES, ROLE_NAMES
 from collector.window import WindowError, resolve
+from pep.limits import shorten
 from pep.objects import ErrorCategory, custom_object, error_record
 from pep.pipeline import TerminatingError
 
@@ -63,8 +64,8 @@ def _check_nodes(ctx: Any, nodes: list[str] | None) -> None:
     bad = unknown_nodes(_env(ctx).stamp, nodes)
     if bad:
         known = ", ".join(h.name for h in _env(ctx).stamp.hosts)
-        _fail(ctx, f"Cannot find the computer '{bad[0]}' in this stamp. Valid -FilterByNode values: {known}.",
-              "NodeNotFound", ErrorCategory.ObjectNotFound, target=bad[0])
+        _fail(ctx, f"Cannot find the computer '{shorten(bad[0])}' in this stamp. Valid -FilterByNode values: {known}.",
+              "NodeNotFound", ErrorCategory.ObjectNotFound, target=shorten(bad[0]))
 
 
 def _local_folder(ctx: Any, folder: Any, *, configured: str | None = None) -> Path:
@@ -93,8 +94,8 @@ def _make_folder(ctx: Any, folder: Any, error_id: str, *, configured: str | None
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         why = "a file of that name exists" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
-        _fail(ctx, f"Cannot create the destination '{path}': {why}.", error_id, ErrorCategory.WriteError,
-              exception_type="System.IO.IOException", target=str(folder))
+        _fail(ctx, f"Cannot create the destination '{shorten(path)}': {why}.", error_id, ErrorCategory.WriteError,
+              exception_type="System.IO.IOException", target=shorten(folder))
     return path
 
 
@@ -419,8 +420,9 @@ class GetClusterLog(Cmdlet):
             h = stamp.host(n)
             if h is None or h.kind != "node":
                 ctx.write_error(error_record(
-                    f"The node '{n}' was not found in the cluster.", "NodeNotFound", ErrorCategory.ObjectNotFound,
-                    exception_type="System.Management.Automation.ItemNotFoundException", command=self.name, target=n))
+                    f"The node '{shorten(n)}' was not found in the cluster.", "NodeNotFound",
+                    ErrorCategory.ObjectNotFound, exception_type="System.Management.Automation.ItemNotFoundException",
+                    command=self.name, target=shorten(n)))
                 continue
             nodes.append(h.name)
         if not nodes:

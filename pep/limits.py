@@ -93,11 +93,11 @@ def check_calls_total(calls: Iterable[CommandCall], limits: Limits, input: list[
     for call in calls:
         total += len(call.name)
         for arg in call.arguments:
-            total += len(arg.parameter or "") + _measure(arg.value, budget - total + 1)
+            total += len(arg.parameter or "") + measure(arg.value, budget - total + 1)
             if total > budget:
                 return input_too_long(total, limits, "The command")
     if input:
-        total += _measure(list(input), budget - total + 1)
+        total += measure(list(input), budget - total + 1)
     if total > budget:
         return input_too_long(total, limits, "The command")
     return None
@@ -209,7 +209,7 @@ def _too_long(value: Any, limits: Limits, depth: int) -> str | None:
     return None
 
 
-def _measure(value: Any, budget: int, depth: int = 0) -> int:
+def measure(value: Any, budget: int, depth: int = 0) -> int:
     """Characters of text in `value`; stops counting once past `budget`."""
     text = _text_of(value)
     if text is not None:
@@ -219,7 +219,7 @@ def _measure(value: Any, budget: int, depth: int = 0) -> int:
         return 0
     total = 0
     for child in children:
-        total += _measure(child, budget - total, depth + 1)
+        total += measure(child, budget - total, depth + 1)
         if total > budget:
             break
     return total

@@ -252,3 +252,30 @@ def test_a_client_hosts_prompt_answer_meets_the_argument_limit(listener):
         assert ps.state == PSInvocationState.FAILED
         assert [e.fq_error for e in ps.streams.error] == ["ArgumentTooLong,Test-ListenerAsk"]
         assert "The answer for parameter 'Name' is 20000 characters long" in str(ps.streams.error[0])
+
+
+def test_pipeline_input_is_held_only_up_to_the_limits(listener):
+    """Pipeline input sent over PSRP is kept only up to just past the limits while it arrives, and
+    the command is refused like any oversized argument."""
+    held: list[int] = []
+    original = listener.listener.table._take_input
+
+    def spy(cmd, item):
+        original(cmd, item)
+        held.append(len(cmd.input))
+
+    listener.listener.table._take_input = spy
+    try:
+        with RunspacePool(wsman(listener.port, "basic", True), configuration_name=CONFIG) as pool:
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Get-AzureStackStampInformation")
+            ps.invoke(input=[f"item{i}" for i in range(3000)])
+            assert ps.state == PSInvocationState.FAILED
+            assert [e.fq_error for e in ps.streams.error] == ["ArgumentTooLong,Get-AzureStackStampInformation"]
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Get-AzureStackStampInformation")
+            ps.invoke(input=["x" * 8000 for _ in range(20)])  # 160 000 characters in all
+            assert [e.fq_error for e in ps.streams.error] == ["InputTooLong"]
+    finally:
+        listener.listener.table._take_input = original
+    assert len(held) >= 3000 and max(held) <= 1025

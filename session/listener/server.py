@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 from aiohttp import web
 
+from pep.limits import Limits
 from session.accounts import Accounts
 from session.listener.connections import ConnectionGuard, ConnectionLimits
 from session.listener.http import WSManHTTP
@@ -127,7 +128,7 @@ class Listener:
         factory = runspace_factory or self._default_runspace
         self.runner = Runner(factory, self.executor)
         self.table = ShellTable(self.runner, machine=self.machine, idle_timeout=self.idle_timeout,
-                                on_shell_closed=self._shell_closed)
+                                on_shell_closed=self._shell_closed, limits=Limits.from_env(env))
         self.ssl_context: ssl.SSLContext | None = None
         cbt = None
         if https:

@@ -38,7 +38,7 @@ from psrpcore import (
 )
 from psrpcore.types import PSInvocationState
 
-from pep.limits import shorten
+from pep.limits import Limits, measure, shorten
 from session.listener import wsman
 from session.listener.wsman import WSManFault
 
@@ -92,6 +92,7 @@ class Command:
         self.done = False  # terminal PipelineState queued
         self.terminated = False  # client sent Terminate: drop once done
         self.input: list[Any] = []
+        self.input_chars = 0  # text held in `input`, counted as it arrives
         self.task: asyncio.Task | None = None
         self.stop_event = threading.Event()
 
@@ -173,6 +174,7 @@ class ShellTable:
         idle_timeout: float = 7200.0,
         max_shells_per_user: int = 25,
         on_shell_closed: "Callable[[Shell], Any] | None" = None,
+        limits: Limits | None = None,
     ):
         self.runner = runner  # coroutine function running a command to its end
         self.configuration = configuration
@@ -180,6 +182,7 @@ class ShellTable:
         self.idle_timeout = idle_timeout
         self.max_shells_per_user = max_shells_per_user
         self.on_shell_closed = on_shell_closed
+        self.limits = limits or Limits()
         self.shells: dict[str, Shell] = {}
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -344,7 +347,7 @@ class ShellTable:
             elif isinstance(event, PipelineInputEvent):
                 cmd = shell.commands.get(str(event.pipeline_id).upper())
                 if cmd is not None:
-                    cmd.input.append(event.data)
+                    self._take_input(cmd, event.data)
             elif isinstance(event, EndOfPipelineInputEvent):
                 cmd = shell.commands.get(str(event.pipeline_id).upper())
                 if cmd is not None and cmd.created:
@@ -359,6 +362,16 @@ class ShellTable:
                 if fut is not None and not fut.done():
                     fut.set_result(event)
             # SessionCapability, InitRunspacePool, PublicKey: psrpcore answers them itself.
+
+    def _take_input(self, cmd: Command, item: Any) -> None:
+        """Keep pipeline input only up to just past the limits: the runspace refuses the command
+        (ArgumentTooLong / InputTooLong) and the rest is never held in memory."""
+        over_items = len(cmd.input) > self.limits.max_argument_items
+        over_chars = cmd.input_chars > self.limits.max_input_chars
+        if over_items or over_chars:
+            return
+        cmd.input_chars += measure(item, self.limits.max_input_chars - cmd.input_chars + 1)
+        cmd.input.append(item)
 
     def _start(self, cmd: Command) -> None:
         if cmd.started:
