@@ -91,9 +91,9 @@ def test_collection_in_a_cell_shows_four_items_then_dots():
 
 
 def test_registered_table_view_with_fixed_widths():
-    register_view("Test.CommandInfo", "table", ["CommandType", "Name", "Version", "Source"],
+    register_view("Test.CommandRow", "table", ["CommandType", "Name", "Version", "Source"],
                   widths=[15, 50, 10, None])
-    cmd = custom_object("Test.CommandInfo", CommandType="Cmdlet", Name="Get-AzureStackLog",
+    cmd = custom_object("Test.CommandRow", CommandType="Cmdlet", Name="Get-AzureStackLog",
                         Version="1.0", Source="AzureStack", Extra="hidden")
     lines = format_output([cmd]).splitlines()
     assert lines[1] == "CommandType     Name" + " " * 47 + "Version    Source"
