@@ -36,7 +36,7 @@ from collector.engine import Engine
 from collector.plan import CollectionRequest
 from collector.sinks.folder import FolderSink
 from collector.window import Window
-from pep.pipeline import CommandContext, ListSink
+from powershell.pipeline import CommandContext, ListSink
 from session.environment import Environment
 env = Environment(stamp_dir=Path({stamp!r}), state_dir=Path({state!r}))
 w = Window(datetime.fromisoformat({frm!r}), datetime.fromisoformat({to!r}))

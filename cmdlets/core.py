@@ -12,10 +12,10 @@ from typing import Any, Iterable
 
 from cmdlets import help as helptext
 from cmdlets.help import has_wildcards, wildcard_match
-from cmdlets.model import Cmdlet, Example, Parameter
-from pep.limits import shorten
-from pep.objects import ErrorCategory, ErrorRecord, PSCustomObject, custom_object, error_record
-from pep.pipeline import TerminatingError
+from powershell.commands import Cmdlet, Example, Parameter
+from powershell.limits import shorten
+from powershell.objects import ErrorCategory, ErrorRecord, PSCustomObject, custom_object, error_record
+from powershell.pipeline import TerminatingError
 from psrpcore.types import PSObject, add_note_property
 
 COMMAND_TYPES = ("Alias", "Function", "Filter", "Cmdlet", "ExternalScript", "Application", "Script",
@@ -41,9 +41,9 @@ def _record(ctx: Any, message: str, error_id: str, category: ErrorCategory, exce
 
 
 def _register_views() -> None:
-    # pep.formatting is written alongside; until it exists the console falls back to default views.
+    # powershell.formatting is written alongside; until it exists the console falls back to default views.
     try:
-        from pep.formatting.views import register_view
+        from powershell.formatting.views import register_view
     except ImportError:
         return
     register_view("System.Management.Automation.CommandInfo", "table",
@@ -636,7 +636,7 @@ class ExitPSSession(Cmdlet):
 # -- Get-FormatData -----------------------------------------------------------------------------------
 
 def _registered_views() -> dict[str, Any]:
-    from pep.formatting.views import registered_views
+    from powershell.formatting.views import registered_views
 
     return registered_views()
 

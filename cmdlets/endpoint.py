@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
-from pep.objects import ErrorCategory
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
+from powershell.objects import ErrorCategory
 
 
 class ClosePrivilegedEndpoint(Cmdlet):

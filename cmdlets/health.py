@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from collector import health
-from pep.objects import ErrorCategory, custom_object
+from powershell.objects import ErrorCategory, custom_object
 
 _TESTS = tuple(name for name, _ in health.CATEGORIES)
 

@@ -10,7 +10,7 @@ import re
 import textwrap
 from typing import Iterable, Sequence
 
-from cmdlets.model import SHOULD_PROCESS_PARAMETERS, TYPES, Cmdlet, Parameter
+from powershell.commands import SHOULD_PROCESS_PARAMETERS, TYPES, Cmdlet, Parameter
 
 # Get-Command -Syntax prints type-accelerator names (string, int, switch, ...); Object keeps its case.
 _ACCELERATORS = {

@@ -18,14 +18,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from collector.plan import DEFAULT_TIMEOUT_MINUTES, CollectionRequest, unknown_nodes
 from collector.redact import redact
 from collector.stamp import LOG_TYPES, ON_DEMAND_ROLES, RESOURCE_PROVIDER_NAMES, ROLE_NAMES
 from collector.window import WindowError, resolve
-from pep.limits import shorten
-from pep.objects import ErrorCategory, custom_object, error_record
-from pep.pipeline import TerminatingError
+from powershell.limits import shorten
+from powershell.objects import ErrorCategory, custom_object, error_record
+from powershell.pipeline import TerminatingError
 
 
 def _env(ctx: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 
-from cmdlets.model import Cmdlet
+from powershell.commands import Cmdlet
 
 PEP_AREAS = ("cmdlets.core", "cmdlets.stamp", "cmdlets.log", "cmdlets.health", "cmdlets.endpoint")
 WORKSTATION_AREAS = ("cmdlets.workstation",)

@@ -11,9 +11,9 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from cmdlets.model import AS_JOB, Cmdlet, Example, Parameter
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from collector.stamp import Stamp
-from pep.objects import ErrorCategory, PSCustomObject, custom_object
+from powershell.objects import ErrorCategory, PSCustomObject, custom_object
 
 
 def _derived_guid(stamp: Stamp, purpose: str) -> str:

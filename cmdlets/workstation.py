@@ -10,8 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from cmdlets.model import Cmdlet, Example, Parameter
-from pep.objects import ErrorCategory, PSCredential, PSSecureString, custom_object, error_record
+from powershell.commands import Cmdlet, Example, Parameter
+from powershell.objects import ErrorCategory, PSCredential, PSSecureString, custom_object, error_record
 
 AUTH_SET = ("Default", "Basic", "Negotiate", "NegotiateWithImplicitCredential", "Credssp", "Digest", "Kerberos")
 COLORS = ("Black", "DarkBlue", "DarkGreen", "DarkCyan", "DarkRed", "DarkMagenta", "DarkYellow", "Gray", "DarkGray",
@@ -32,7 +32,7 @@ CONNECT_PARAMETERS = (
 def _cmd_error(ctx: Any, message: str, error_id: str, category: ErrorCategory, exception_type: str,
                target: Any = None, terminating: bool = False) -> None:
     """An error whose FullyQualifiedErrorId names the .NET command class, as PowerShell's own cmdlets do."""
-    from pep.pipeline import TerminatingError
+    from powershell.pipeline import TerminatingError
 
     record = error_record(message, error_id, category, exception_type=exception_type, target=target)
     record.CategoryInfo.Activity = ctx.command
@@ -63,7 +63,7 @@ class GetDate(Cmdlet):
     examples = (Example("Eight hours ago", "(Get-Date).AddHours(-8)"),)
 
     def invoke(self, ctx, params, input=None):
-        from pep.language.workstation import dates
+        from powershell.language.workstation import dates
 
         values = [params["Date"]] if "Date" in params else [v for v in input or [] if isinstance(v, datetime)]
         for value in values or [dates.now_local()]:
@@ -178,7 +178,7 @@ class NewObject(Cmdlet):
                        "System.Management.Automation.MethodException", terminating=True)
         user, secure = args
         if not isinstance(secure, PSSecureString):
-            from pep.language.workstation.values import to_text, type_name as tn
+            from powershell.language.workstation.values import to_text, type_name as tn
 
             _cmd_error(ctx, f'Cannot convert argument "password", with value: "{to_text(secure)}", for "PSCredential" '
                        f'to type "System.Security.SecureString": "Cannot convert the "{to_text(secure)}" value of type '
@@ -213,7 +213,7 @@ class NewPSSessionOption(Cmdlet):
     examples = (Example("The PEP's culture", "New-PSSessionOption -Culture en-US -UICulture en-US"),)
 
     def invoke(self, ctx, params, input=None):
-        from session.bridge.client import SessionOption
+        from remoting.client import SessionOption
 
         for key in ("Culture", "UICulture"):
             value = params.get(key)
@@ -245,7 +245,7 @@ def _timespan_text(ms: int) -> str:
 
 
 def _option_of(value: Any):
-    from session.bridge.client import SessionOption
+    from remoting.client import SessionOption
 
     if value is None:
         return SessionOption()
@@ -260,7 +260,7 @@ def _option_of(value: Any):
 def open_sessions(ctx: Any, params: dict[str, Any], computers: list[str]) -> list[Any]:
     """Open one RemoteSession per computer; failures are written as PowerShell's PSSessionOpenFailed
     records (non-terminating, as New-PSSession does) and skipped."""
-    from session.bridge.client import RemoteSession, RemotingError, open_failed_record
+    from remoting.client import RemoteSession, RemotingError, open_failed_record
 
     option = _option_of(params.get("SessionOption"))
     if option is None:
@@ -295,7 +295,7 @@ def open_sessions(ctx: Any, params: dict[str, Any], computers: list[str]) -> lis
 
 
 def _no_credential(computer: str):
-    from session.bridge.client import TRANSPORT_EXCEPTION, TROUBLESHOOT
+    from remoting.client import TRANSPORT_EXCEPTION, TROUBLESHOOT
 
     return error_record(
         f"Connecting to remote server {computer} failed with the following error message : pep has no Windows "
@@ -306,7 +306,7 @@ def _no_credential(computer: str):
 
 
 def _basic_needs_ssl(computer: str):
-    from session.bridge.client import TRANSPORT_EXCEPTION, TROUBLESHOOT
+    from remoting.client import TRANSPORT_EXCEPTION, TROUBLESHOOT
 
     return error_record(
         f"Connecting to remote server {computer} failed with the following error message : The WinRM client cannot "
@@ -317,14 +317,14 @@ def _basic_needs_ssl(computer: str):
 
 
 def _sessions_from(ctx: Any, value: Any) -> list[Any]:
-    from session.bridge.client import session_of
+    from remoting.client import session_of
 
     items = value if isinstance(value, (list, tuple)) else [value]
     found = []
     for item in items:
         session = session_of(item)
         if session is None:
-            from pep.language.workstation.values import type_name
+            from powershell.language.workstation.values import type_name
 
             _cmd_error(ctx, f"Cannot bind parameter 'Session'. Cannot convert the \"{item}\" value of type "
                        f"\"{type_name(item)}\" to type \"System.Management.Automation.Runspaces.PSSession\".",
@@ -347,7 +347,7 @@ class NewPSSession(Cmdlet):
                         "-Credential $cred -SessionOption (New-PSSessionOption -Culture en-US -UICulture en-US)"),)
 
     def invoke(self, ctx, params, input=None):
-        from session.bridge.state import state_of
+        from remoting.state import state_of
 
         computers = params.get("ComputerName") or ["localhost"]
         names = params.get("Name") or []
@@ -370,7 +370,7 @@ class EnterPSSession(Cmdlet):
                         syntax_type=p.syntax_type, help=p.help, sets=("ComputerName",)) for p in CONNECT_PARAMETERS)
 
     def invoke(self, ctx, params, input=None):
-        from session.bridge.state import state_of
+        from remoting.state import state_of
 
         state = state_of(ctx.runspace)
         if params.get("Session") is not None:
@@ -395,7 +395,7 @@ class ExitPSSession(Cmdlet):
     synopsis = "Ends an interactive session with a remote computer."
 
     def invoke(self, ctx, params, input=None):
-        from session.bridge.state import state_of
+        from remoting.state import state_of
 
         state = state_of(ctx.runspace)
         session = state.entered
@@ -420,7 +420,7 @@ class RemovePSSession(Cmdlet):
     )
 
     def invoke(self, ctx, params, input=None):
-        from session.bridge.state import state_of
+        from remoting.state import state_of
 
         state = state_of(ctx.runspace)
         if params.get("Session") is not None or input:
@@ -455,12 +455,12 @@ class InvokeCommand(Cmdlet):
                         "-OutputShareCredential $using:shareCred -FromDate $using:fromDate -ToDate $using:toDate }"),)
 
     def invoke(self, ctx, params, input=None):
-        from pep.language.workstation.remoting import plan
-        from pep.language.workstation.values import ScriptBlockValue
+        from powershell.language.workstation.remoting import plan
+        from powershell.language.workstation.values import ScriptBlockValue
 
         block = params["ScriptBlock"]
         if not isinstance(block, ScriptBlockValue):
-            from pep.language.workstation.values import type_name
+            from powershell.language.workstation.values import type_name
 
             _cmd_error(ctx, f"Cannot bind parameter 'ScriptBlock'. Cannot convert the \"{block}\" value of type "
                        f"\"{type_name(block)}\" to type \"System.Management.Automation.ScriptBlock\".",
@@ -542,7 +542,7 @@ class WriteHost(Cmdlet):
     )
 
     def invoke(self, ctx, params, input=None):
-        from pep.language.workstation.values import to_text
+        from powershell.language.workstation.values import to_text
 
         separator = to_text(params.get("Separator", " "))
         items = [params["Object"]] if "Object" in params else list(input or [])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from collector.stampgen import HOSTS_DIR
 from collector.timefmt import parse_line
-from pep.pipeline import PipelineStoppedError
+from powershell.pipeline import PipelineStoppedError
 
 
 def _rolls(folder: Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """The collection engine: plan -> collect -> package -> deliver.
 
     engine = Engine(env)
-    result = engine.run(request, sink, ctx)     # ctx: pep.pipeline.CommandContext (streams, stop_event)
+    result = engine.run(request, sink, ctx)     # ctx: powershell.pipeline.CommandContext (streams, stop_event)
 
 1. pre-flight the destination (no work at all if it refuses), take the per-stamp lock, open (or
    resume) the journal;
@@ -52,9 +52,9 @@ from collector.source import FileUnreadable, HostUnreachable, StampSource
 from collector.stamp import Stamp, load_stamp
 from collector.stampgen import ensure_default_stamp
 from collector.window import fmt
-from pep.objects import ErrorCategory, error_record
-from pep.pipeline import PipelineStoppedError
-from session.state import atomic_write
+from powershell.objects import ErrorCategory, error_record
+from powershell.pipeline import PipelineStoppedError
+from common.state import atomic_write
 
 BLOCK = 1 << 20
 OUTPUT_LOG = "Get-AzureStackLog_Output.log"

@@ -86,11 +86,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return main_serve(env, args)
         if args.subcommand == "run":
-            from session.bridge import main_run
+            from pep.bridge import main_run
 
             return main_run(env, args)
         if args.subcommand == "connect":
-            from session.bridge import main_connect
+            from pep.bridge import main_connect
 
             return main_connect(env, args)
         if args.command is not None:
@@ -138,7 +138,7 @@ def _stamp(args) -> int:
 
 def run_one_shot(env, text: str, as_json: bool = False) -> int:
     """`pep -c`: one input in a fresh PEP session. Ctrl+C stops the command cleanly."""
-    from pep import formatting
+    from powershell import formatting
     from session.runspace import Runspace, invoke_in_foreground
 
     is_tty = sys.stdout.isatty()

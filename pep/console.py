@@ -18,9 +18,9 @@ from typing import Any, TextIO
 import cmd2
 from cmd2 import CompletionItem, Completions
 
-from pep.formatting import ConsoleSink
-from pep.objects import ErrorCategory, error_record
-from pep.pipeline import PipelineStoppedError, PromptField
+from powershell.formatting import ConsoleSink
+from powershell.objects import ErrorCategory, error_record
+from powershell.pipeline import PipelineStoppedError, PromptField
 
 log = logging.getLogger("pep.console")
 
@@ -136,7 +136,7 @@ class ConsoleHost:
         return line.rstrip("\r\n")
 
     def prompt_for_parameters(self, command: str, fields: list[PromptField]) -> dict[str, Any] | None:
-        from pep.objects import PSCredential, PSSecureString
+        from powershell.objects import PSCredential, PSSecureString
 
         self._write(f"cmdlet {command} at command pipeline position 1\nSupply values for the following parameters:\n")
         answers: dict[str, Any] = {}

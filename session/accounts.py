@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from session.spnego_acceptor import nt_hash
-from session.state import StateDir, atomic_write
+from common.state import StateDir, atomic_write
 
 DEFAULT_ADMIN = "CloudAdmin"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.stamp import Stamp, load_stamp
-from session.state import StateDir
+from common.state import StateDir
 
 
 class ConfigError(Exception):

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from cmdlets.model import Cmdlet
-from pep.invocation import CommandCall
-from pep.limits import (
+from powershell.commands import Cmdlet
+from powershell.invocation import CommandCall
+from powershell.limits import (
     ARGUMENT_EXCEPTION, Limits, argument_too_long_message, check_arguments, check_calls_total, check_input,
     check_value, shorten,
 )
-from pep.objects import (
+from powershell.objects import (
     ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
 )
-from pep.pipeline import CollectingSink, CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
+from powershell.pipeline import CollectingSink, CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
 
 
 NOT_RECOGNIZED = (
@@ -76,7 +76,7 @@ class _TranscriptSink:
 
     def _fmt(self):
         try:
-            from pep import formatting
+            from powershell import formatting
         except ImportError:  # pragma: no cover
             return None
         return formatting
@@ -133,7 +133,7 @@ class _LimitedHost:
             for key, value in values:
                 problem = check_value(value, self.limits)
                 if problem:
-                    from pep.binding import ParameterBindingError
+                    from powershell.binding import ParameterBindingError
 
                     where = f"The answer for parameter '{shorten(key)}'" if key is not None else "The answer"
                     raise ParameterBindingError(
@@ -281,11 +281,11 @@ class Runspace:
             return InvocationResult("Failed", True, record)
 
     def _invoke_text(self, text, sink, stop_event, host) -> InvocationResult:
-        from pep.language import ParseError
+        from powershell.language import ParseError
 
         try:
             if self.language_mode == "NoLanguage":
-                from pep.language import to_command_calls
+                from powershell.language import to_command_calls
 
                 calls = to_command_calls(text)
             else:
@@ -301,7 +301,7 @@ class Runspace:
         return self._run(calls, sink, stop_event, host, text, None)
 
     def _invoke_workstation(self, text, sink, stop_event, host) -> InvocationResult:
-        from pep.language.workstation import run_script  # lands with the workstation issue
+        from session.workstation import run_script  # lands with the workstation issue
 
         return run_script(self, text, sink, stop_event=stop_event, host=host)
 
@@ -319,7 +319,7 @@ class Runspace:
             self._busy.release()
 
     def _run_locked(self, calls, sink, stop_event, host, text, input) -> InvocationResult:
-        from pep.binding import ParameterBindingError, bind
+        from powershell.binding import ParameterBindingError, bind
 
         if len(calls) == 1 and calls[0].name.lower() == "exit" and not calls[0].arguments:
             self.exit_requested = True  # the `exit` keyword: leave the session (transcripts stay on the PEP)
@@ -488,7 +488,7 @@ def _cut(text: str, limits: Limits) -> str:
 
 
 def _show(value: Any, limits: Limits, depth: int = 0) -> str:
-    from pep.objects import PSCredential, PSSecureString
+    from powershell.objects import PSCredential, PSSecureString
 
     if isinstance(value, PSSecureString):
         return "System.Security.SecureString"

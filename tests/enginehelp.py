@@ -12,7 +12,7 @@ from collector.plan import CollectionRequest
 from collector.sinks.folder import FolderSink
 from collector.stampgen import generate, load_truth
 from collector.window import Window
-from pep.pipeline import CommandContext, ListSink
+from powershell.pipeline import CommandContext, ListSink
 from session.environment import Environment
 
 END = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from psrpcore.types import ErrorCategory, PSCredential, PSDateTime, PSScriptBlock, PSSecureString
 
-from cmdlets.model import Cmdlet, Parameter
-from pep.binding import BindingResult, ParameterBindingError, bind, convert_value
-from pep.invocation import NO_VALUE, CommandArgument
-from pep.objects import exception_type_name
+from powershell.commands import Cmdlet, Parameter
+from powershell.binding import BindingResult, ParameterBindingError, bind, convert_value
+from powershell.invocation import NO_VALUE, CommandArgument
+from powershell.objects import exception_type_name
 
 
 # -- throwaway cmdlets with real PEP signatures ----------------------------------------------------
@@ -738,7 +738,7 @@ def test_positional_argument_goes_to_the_set_that_takes_it_without_conversion():
     """As PowerShell: `Invoke-Command host {}` is -ComputerName although -Session is the default set's
     position 0, and `Enter-PSSession $s` is -Session although -ComputerName is the default set's."""
     from cmdlets.workstation import EnterPSSession, InvokeCommand
-    from pep.objects import custom_object
+    from powershell.objects import custom_object
 
     session = custom_object("System.Management.Automation.Runspaces.PSSession", Id=1, ComputerName="h")
     r = bind(InvokeCommand, [CommandArgument(value="azs-ercs01"), CommandArgument(value="{ x }")])
@@ -760,7 +760,7 @@ def test_positional_argument_goes_to_the_set_that_takes_it_without_conversion():
     ("garbage", None),
 ])
 def test_a_day_first_date_gets_a_month_first_hint(text, hint):
-    from cmdlets.model import Parameter as P
+    from powershell.commands import Parameter as P
 
     with pytest.raises(ParameterBindingError) as e:
         convert_value(text, P("FromDate", "datetime"))

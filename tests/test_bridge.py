@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from collector.stampgen import generate
-from pep.formatting import format_error
-from pep.pipeline import ListSink
-from session.bridge.frontends import workstation_runspace
-from session.bridge.shell import WorkstationShell
-from session.bridge.state import state_of
+from powershell.formatting import format_error
+from powershell.pipeline import ListSink
+from pep.bridge.frontends import workstation_runspace
+from pep.bridge.shell import WorkstationShell
+from remoting.state import state_of
 from session.environment import Environment
 from session.listener.server import ListenerThread
 from test_listener_support import PASSWORD, TEST_CMDLETS, USER

@@ -22,7 +22,7 @@ FRESH_PROMPT = re.compile(r"\[azs-ercs01\]: PS>\x1b\[")
 # so Ctrl+C can be tried on a command that is really running.
 LAUNCHER = textwrap.dedent("""
     import sys, time
-    from cmdlets.model import Cmdlet, Parameter
+    from powershell.commands import Cmdlet, Parameter
     from session.environment import Environment
     from session.runspace import Runspace
     from pep.console import run_console

@@ -9,8 +9,8 @@ import pytest
 
 from cmdlets import core, stamp
 from cmdlets.help import syntax_lines
-from pep.invocation import CommandArgument, CommandCall
-from pep.pipeline import CommandContext, ListSink
+from powershell.invocation import CommandArgument, CommandCall
+from powershell.pipeline import CommandContext, ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 
@@ -125,7 +125,7 @@ def test_get_command_syntax_multi_set_default_first(rs):
 
 
 def test_syntax_brackets_mandatory_positional_and_should_process():
-    from cmdlets.model import Cmdlet, Parameter
+    from powershell.commands import Cmdlet, Parameter
 
     class Demo(Cmdlet):
         name = "Set-Demo"
@@ -357,7 +357,7 @@ def test_exit_pssession_requests_exit(rs):
 
 
 def test_get_format_data_lists_registered_views(rs):
-    pytest.importorskip("pep.formatting.views")
+    pytest.importorskip("powershell.formatting.views")
     sink, _ = run(rs, "Get-FormatData -TypeName *CommandInfo")
     (td,) = sink.outputs
     assert td.TypeName == "System.Management.Automation.CommandInfo"
@@ -425,8 +425,8 @@ def test_third_party_notices_name_our_dependencies(rs):
 BROKEN = """
 import sys
 sys.path.insert(0, {root!r})
-from cmdlets.model import Cmdlet
-from pep.pipeline import ListSink
+from powershell.commands import Cmdlet
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pep.invocation import CommandArgument, CommandCall
-from pep.objects import PSCredential, PSSecureString
-from pep.pipeline import ListSink
+from powershell.invocation import CommandArgument, CommandCall
+from powershell.objects import PSCredential, PSSecureString
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 

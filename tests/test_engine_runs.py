@@ -17,7 +17,7 @@ import pytest
 from collector.engine import CollectionError
 from collector.lock import CollectionLock, LockBusy
 from enginehelp import bundle_dir, collected_paths, expected_paths, manifest, run, small_stamp, window
-from pep.pipeline import CommandContext, ListSink, PipelineStoppedError
+from powershell.pipeline import CommandContext, ListSink, PipelineStoppedError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pep.formatting import (
+from powershell.formatting import (
     ConsoleSink,
     JsonSink,
     format_debug,
@@ -18,7 +18,7 @@ from pep.formatting import (
     register_view,
     to_json,
 )
-from pep.objects import (
+from powershell.objects import (
     ErrorCategory,
     PSCredential,
     PSSecureString,

@@ -1,7 +1,7 @@
 """Test-AzureStack: the boolean, the groups, failures from the stamp's state, and ShouldProcess."""
 from __future__ import annotations
 
-from pep.pipeline import ListSink
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cmdlets.model import Cmdlet, Parameter
-from pep.objects import ErrorCategory, custom_object
+from powershell.commands import Cmdlet, Parameter
+from powershell.objects import ErrorCategory, custom_object
 from session.environment import Environment
 from session.listener.server import ListenerThread
 

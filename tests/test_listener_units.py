@@ -8,7 +8,7 @@ import pytest
 
 from session.accounts import Accounts, AccountError
 from session.listener import wsman
-from session.state import StateDir
+from common.state import StateDir
 
 REQUEST = b"""<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"
  xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"

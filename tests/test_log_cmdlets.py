@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from enginehelp import small_stamp
-from pep.pipeline import ListSink
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 

@@ -21,9 +21,9 @@ import pytest
 from psrpcore.types import PSCredential, PSSecureString
 
 from enginehelp import small_stamp
-from pep.formatting.sinks import ConsoleSink
-from pep.invocation import CommandArgument, CommandCall
-from pep.pipeline import ListSink
+from powershell.formatting.sinks import ConsoleSink
+from powershell.invocation import CommandArgument, CommandCall
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 
@@ -286,8 +286,8 @@ CHILD = """
 import json, sys
 sys.path.insert(0, {root!r})
 from psrpcore.types import PSCredential, PSSecureString
-from pep.invocation import CommandArgument, CommandCall
-from pep.pipeline import ListSink
+from powershell.invocation import CommandArgument, CommandCall
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 a = json.loads({args!r})

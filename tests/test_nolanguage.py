@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from pep.invocation import NO_VALUE
-from pep.language import ParseError, ScriptsNotAllowedError, to_command_calls
-from pep.objects import exception_type_name
+from powershell.invocation import NO_VALUE
+from powershell.language import ParseError, ScriptsNotAllowedError, to_command_calls
+from powershell.objects import exception_type_name
 
 SCRIPTS_NOT_ALLOWED = "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode."
 

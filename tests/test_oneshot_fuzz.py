@@ -7,7 +7,7 @@ import sys
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-from pep.pipeline import ListSink
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 

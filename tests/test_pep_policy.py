@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pep.pipeline import ListSink
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 

@@ -15,8 +15,8 @@ import pytest
 from pypsrp.complex_objects import PSInvocationState
 from pypsrp.powershell import PowerShell, RunspacePool
 
-from pep.invocation import CommandArgument, CommandCall
-from pep.pipeline import ListSink
+from powershell.invocation import CommandArgument, CommandCall
+from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 from test_listener_support import start_listener, wsman

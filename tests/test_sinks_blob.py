@@ -17,7 +17,7 @@ import pytest
 from collector.sas import parse_sas_url
 from collector.sinks.base import DestinationError
 from collector.sinks.blob import BlobSink, download_window, time_in_name
-from pep.pipeline import PipelineStoppedError
+from powershell.pipeline import PipelineStoppedError
 from session.environment import Environment
 
 ROOT = Path(__file__).resolve().parent.parent

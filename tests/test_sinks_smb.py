@@ -10,7 +10,7 @@ from psrpcore.types import PSCredential, PSSecureString
 
 from collector.sinks.base import DestinationError
 from collector.sinks.smb import SmbSink, parse_unc
-from pep.pipeline import PipelineStoppedError
+from powershell.pipeline import PipelineStoppedError
 from session.environment import Environment
 
 

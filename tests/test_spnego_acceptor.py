@@ -12,7 +12,7 @@ import spnego
 
 from session import spnego_acceptor
 from session.accounts import Accounts
-from session.state import StateDir
+from common.state import StateDir
 
 
 def _store(tmp_path, name, password) -> Accounts:

@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pep.language import ParseError, parse, tokenize
-from pep.language import ast as A
-from pep.objects import exception_type_name
+from powershell.language import ParseError, parse, tokenize
+from powershell.language import ast as A
+from powershell.objects import exception_type_name
 
 
 def only_expression(text):

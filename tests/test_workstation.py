@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pep.invocation import NO_VALUE
-from pep.language import parse
-from pep.language.workstation.dates import dotnet_format, uformat
-from pep.language.workstation.remoting import plan
-from pep.objects import PSCredential, PSSecureString
-from pep.pipeline import ListSink
-from session.bridge.frontends import workstation_runspace
+from powershell.invocation import NO_VALUE
+from powershell.language import parse
+from powershell.language.workstation.dates import dotnet_format, uformat
+from powershell.language.workstation.remoting import plan
+from powershell.objects import PSCredential, PSSecureString
+from powershell.pipeline import ListSink
+from pep.bridge.frontends import workstation_runspace
 from session.environment import Environment
 
 

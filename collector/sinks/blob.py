@@ -37,8 +37,8 @@ from azure.storage.blob import BlobBlock, ContainerClient, ContentSettings, Expo
 from collector.sas import SasUri, SasUriError, parse_sas_url, redact_text
 from collector.sinks.pacing import BandwidthLimiter
 from collector.sinks.base import DestinationError
-from pep.pipeline import PipelineStoppedError
-from session.state import atomic_write_json
+from powershell.pipeline import PipelineStoppedError
+from common.state import atomic_write_json
 
 # Newest version Azurite 3.35 accepts; real Azure accepts it too. The SDK default is newer.
 API_VERSION = "2025-11-05"

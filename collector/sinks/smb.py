@@ -30,8 +30,8 @@ from smbprotocol.tree import TreeConnect
 
 from collector.sinks.base import DestinationError
 from collector.sinks.pacing import BandwidthLimiter
-from pep.pipeline import PipelineStoppedError
-from session.state import atomic_write_json
+from powershell.pipeline import PipelineStoppedError
+from common.state import atomic_write_json
 
 CHUNK = 4 * 1024 * 1024
 PARTIAL = ".partial"

@@ -13,8 +13,8 @@ import traceback
 from concurrent.futures import Executor
 from typing import Any, Callable
 
-from pep.invocation import CommandArgument, CommandCall
-from pep.objects import ErrorCategory, error_record
+from powershell.invocation import CommandArgument, CommandCall
+from powershell.objects import ErrorCategory, error_record
 from session.listener.streams import PipelineSink, RemoteHost
 
 log = logging.getLogger(__name__)

@@ -28,14 +28,14 @@ from typing import Any, Iterable
 
 from aiohttp import web
 
-from pep.limits import Limits
+from powershell.limits import Limits
 from session.accounts import Accounts
 from session.listener.connections import ConnectionGuard, ConnectionLimits
 from session.listener.http import WSManHTTP
 from session.listener.runner import Runner
 from session.listener.shells import ShellTable
 from session.signin import LockoutPolicy, SignInGate
-from session.state import atomic_write
+from common.state import atomic_write
 
 log = logging.getLogger(__name__)
 

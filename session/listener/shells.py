@@ -38,7 +38,7 @@ from psrpcore import (
 )
 from psrpcore.types import PSInvocationState
 
-from pep.limits import Limits, measure, shorten
+from powershell.limits import Limits, measure, shorten
 from session.listener import wsman
 from session.listener.wsman import WSManFault
 

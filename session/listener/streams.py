@@ -24,7 +24,7 @@ from psrpcore.types import (
     add_note_property,
 )
 
-from pep.pipeline import PromptField
+from powershell.pipeline import PromptField
 
 log = logging.getLogger(__name__)
 

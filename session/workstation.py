@@ -1,0 +1,82 @@
+"""The workstation language mode of `pep run FILE.ps1` and `pep connect`: the subset of PowerShell
+operators' scripts use around remoting (variables, literals, dates, comparisons, pipelines of
+workstation cmdlets, Invoke-Command script blocks with `$using:`). Everything else is refused with
+an error naming the construct, before any of the script runs.
+
+    run_script(runspace, text, sink, stop_event=..., host=...) -> session.runspace.InvocationResult
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from powershell.pipeline import PipelineStoppedError
+
+
+def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Event | None = None,
+               host: Any = None) -> Any:
+    from powershell.language import ParseError, parse
+    from powershell.language.workstation import subset
+    from powershell.language.workstation.evaluator import Evaluator, ExitScript
+    from powershell.language.workstation.values import ScriptError
+    from session.runspace import InvocationResult
+
+    stop_event = stop_event or threading.Event()
+    try:
+        tree = parse(text)
+    except ParseError as e:
+        record = e.to_error_record()
+        sink.error(record)
+        return InvocationResult("Failed", True, record)
+    refused = subset.check(tree, text)
+    if refused is not None:
+        sink.error(refused)
+        return InvocationResult("Failed", True, refused)
+
+    evaluator = Evaluator(runspace, text, sink, stop_event, host or getattr(runspace, "host", None))
+    result = InvocationResult()
+    for statement in tree.statements:
+        try:
+            if _send_to_entered_session(runspace, statement, text, sink, stop_event, result):
+                continue
+            evaluator.statement(statement, sink)
+        except ScriptError as e:
+            sink.error(e.record)
+            result.had_errors = True
+        except ExitScript as e:
+            runspace.variables["lastexitcode"] = e.code
+            runspace.exit_code = e.code
+            break
+        except (PipelineStoppedError, KeyboardInterrupt):
+            stop_event.set()
+            result.state = "Stopped"
+            break
+    return result
+
+
+def _send_to_entered_session(runspace: Any, statement: Any, text: str, sink: Any, stop_event: Any,
+                             result: Any) -> bool:
+    """After Enter-PSSession, statements go to the remote session as typed (AddScript), except the
+    ones that leave it (exit, Exit-PSSession), which the workstation handles."""
+    from powershell.language import ast
+    from remoting.state import state_of
+
+    state = state_of(runspace)
+    session = state.entered
+    if session is None:
+        return False
+    if isinstance(statement, ast.KeywordStatement) and statement.keyword.lower() == "exit":
+        state.entered = None
+        if state.entered_by_connect:
+            runspace.exit_requested = True
+        return True
+    if (isinstance(statement, ast.Pipeline) and len(statement.elements) == 1
+            and isinstance(statement.elements[0], ast.Command)
+            and isinstance(statement.elements[0].name, ast.StringConstant)
+            and statement.elements[0].name.value.lower() == "exit-pssession"):
+        return False  # the local Exit-PSSession leaves the session
+    remote = session.invoke_script(text[statement.start:statement.end], sink, stop_event)
+    if remote.state == "Stopped":
+        raise PipelineStoppedError()
+    result.had_errors = result.had_errors or remote.had_errors
+    return True
