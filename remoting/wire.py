@@ -21,6 +21,7 @@ from powershell.objects import (
     error_record,
     progress_record,
 )
+from remoting.pypsrp_adapter import explicit_to_string
 
 
 # ----- to the wire --------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def _error_message(rec: Any) -> str:
     props = getattr(exc, "adapted_properties", None) or {}
     if props.get("Message"):
         return str(props["Message"])
-    text = str(rec) if getattr(rec, "_to_string", None) else ""
+    text = explicit_to_string(rec) or ""
     return text or str(getattr(rec, "message", "") or "")
 
 

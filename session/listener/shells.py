@@ -31,7 +31,6 @@ from psrpcore import (
     ResetRunspaceStateEvent,
     RunspacePoolHostResponseEvent,
     ServerPipeline,
-    ServerRunspacePool,
     SetMaxRunspacesEvent,
     SetMinRunspacesEvent,
     StreamType,
@@ -39,6 +38,7 @@ from psrpcore import (
 from psrpcore.types import PSInvocationState
 
 from powershell.limits import Limits, measure, shorten
+from powershell.psrpcore_adapter import CiTolerantPool, fail_pipeline
 from session.listener import wsman
 from session.listener.wsman import WSManFault
 
@@ -48,35 +48,6 @@ CHUNK = 32 * 1024  # bytes of PSRP fragments per <rsp:Stream>
 # A Receive that finds data for a still-running command waits this long for the command to end, so
 # a short command costs one Receive, not one per record; long commands still stream at this pace.
 LINGER = 0.05
-
-
-class _Pool(ServerRunspacePool):
-    """psrpcore's server pool, tolerant of pypsrp spelling the call id `CI` (PowerShell's own
-    deserialiser ignores case; psrpcore reads `ci` only)."""
-
-    @staticmethod
-    def _fix_ci(event: Any) -> None:
-        obj = event._ps_object
-        if getattr(obj, "ci", None) is None:
-            for prop in obj.PSObject.extended_properties:
-                if prop.name.lower() == "ci":
-                    obj.ci = obj[prop.name]
-
-    def _process_SetMaxRunspaces(self, event: Any) -> None:
-        self._fix_ci(event)
-        super()._process_SetMaxRunspaces(event)
-
-    def _process_SetMinRunspaces(self, event: Any) -> None:
-        self._fix_ci(event)
-        super()._process_SetMinRunspaces(event)
-
-    def _process_GetAvailableRunspaces(self, event: Any) -> None:
-        self._fix_ci(event)
-        super()._process_GetAvailableRunspaces(event)
-
-    def _process_ResetRunspaceState(self, event: Any) -> None:
-        self._fix_ci(event)
-        super()._process_ResetRunspaceState(event)
 
 
 class Command:
@@ -108,7 +79,7 @@ class Shell:
         self.client_ip = client_ip
         self.idle_timeout = idle_timeout
         self.created = self.last_activity = time.monotonic()
-        self.pool = _Pool(application_private_data=_private_data())
+        self.pool = CiTolerantPool(application_private_data=_private_data())
         self.commands: dict[str, Command] = {}
         self.queue: collections.deque[bytes] = collections.deque()
         self.ready = asyncio.Event()
@@ -401,8 +372,7 @@ class ShellTable:
             elif state == "Stopped":
                 pipe.stop()
             else:
-                # psrpcore has no public "fail": ExceptionAsErrorRecord makes clients see had_errors.
-                pipe._change_state(PSInvocationState.Failed, error)
+                fail_pipeline(pipe, error)
         except Exception as e:  # pragma: no cover - pipeline already terminal
             log.debug("finish %s: %s", cmd.id, e)
         cmd.done = True
