@@ -37,7 +37,7 @@ class ClosePrivilegedEndpoint(Cmdlet):
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
         from collector.sinks.base import DestinationError
         from collector.sinks.smb import SmbSink
-        from session.transcript import is_open
+        from common.inuse import in_use
 
         rs = ctx.runspace
         try:
@@ -52,7 +52,7 @@ class ClosePrivilegedEndpoint(Cmdlet):
                 ctx.throw(e.message, e.error_id, ErrorCategory[e.category], target=sink.description)
             rs.close_transcript()  # this session's transcript is complete from here on
             # sessions still open (pep serve runs many) ship their own transcript when they close
-            files = sorted(p for p in rs.env.state.transcripts.glob("*.txt") if p.is_file() and not is_open(p))
+            files = sorted(p for p in rs.env.state.transcripts.glob("*.txt") if p.is_file() and not in_use(p))
             copied = 0
             for path in files:
                 ctx.write_verbose(f"Copying {path.name} to {sink.description}")

@@ -25,6 +25,8 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from common.inuse import hold, release
+
 
 def _scrub(text: str) -> str:
     try:
@@ -79,16 +81,6 @@ def output_block(rendered: str) -> str:
     return "".join(output_line(line) + "\n" for line in lines)
 
 
-_open_paths: set[Path] = set()  # transcripts of this process's sessions still running
-_open_lock = threading.Lock()
-
-
-def is_open(path: Path) -> bool:
-    """Whether a session of this process still writes `path` (Close-PrivilegedEndpoint leaves it alone)."""
-    with _open_lock:
-        return Path(path) in _open_paths
-
-
 class Transcript:
     def __init__(self, directory: Path, user: str, machine: str):
         self.started = datetime.now()
@@ -108,8 +100,9 @@ class Transcript:
             "**********************\n"
         )
         self._append(header)
-        with _open_lock:
-            _open_paths.add(self.path)
+        # While the session runs its transcript is held (common/inuse.py), so Close-PrivilegedEndpoint
+        # in any session of any process leaves it alone.
+        self._held: int | None = hold(self.path)
 
     def _append(self, text: str, sync: bool = False) -> None:
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
@@ -124,5 +117,6 @@ class Transcript:
     def close(self) -> None:
         end = datetime.now().strftime("%Y%m%d%H%M%S")
         self._append(f"**********************\nWindows PowerShell transcript end\nEnd time: {end}\n**********************\n", sync=True)
-        with _open_lock:
-            _open_paths.discard(self.path)
+        if self._held is not None:
+            release(self._held)
+            self._held = None

@@ -84,3 +84,38 @@ def test_another_open_sessions_transcript_stays_until_that_session_ends(tmp_path
     text = kept.read_text()
     assert "PS>Get-Command Get-AzureStackLog -Syntax" in text and "PS>Get-AzureStackStampInformation" in text
     assert text.rstrip().endswith("**********************")
+
+
+def test_a_live_transcript_of_another_process_stays_and_a_dead_ones_is_shipped(tmp_path, samba):
+    # Two `pep` processes on one state directory (a console beside `pep serve`): Close-PrivilegedEndpoint
+    # in one leaves the other's live transcript alone; once that process is gone (even by kill -9),
+    # its transcript is pending like any other and ships.
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys, time; from session.environment import Environment; from session.runspace import Runspace; "
+            "from powershell.pipeline import ListSink; rs = Runspace(Environment(state_dir=sys.argv[1])); "
+            "rs.invoke('Get-Command', ListSink()); print('ready', flush=True); time.sleep(60)")
+    other = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                             cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    try:
+        assert other.stdout.readline().strip() == "ready"
+        env = Environment(state_dir=tmp_path)
+        rs = Runspace(env)
+        result, sink = _close(rs, samba.unc("transcripts-other-process"), samba.user, samba.password)
+        assert result.state == "Completed", [str(e) for e in sink.errors]
+        (kept,) = env.state.transcripts.glob("*.txt")
+        assert "PS>Get-Command" in kept.read_text()
+        other.send_signal(signal.SIGKILL)
+        other.wait(10)
+        rs = Runspace(env)
+        result, sink = _close(rs, samba.unc("transcripts-other-process"), samba.user, samba.password)
+        assert result.state == "Completed", [str(e) for e in sink.errors]
+        assert not list(env.state.transcripts.glob("*.txt"))
+        shipped = [p.read_text() for p in (Path(samba.path) / "transcripts-other-process").glob("*.txt")]
+        assert any("PS>Get-Command" in t for t in shipped)
+    finally:
+        if other.poll() is None:
+            other.kill()
