@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import textwrap
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from powershell.commands import SHOULD_PROCESS_PARAMETERS, TYPES, Cmdlet, Parameter
 

@@ -7,7 +7,7 @@ cmdlet is visible only once its module exists and works: there are no stubs.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 from powershell.commands import Cmdlet
 
@@ -28,11 +28,11 @@ def _load(areas: tuple[str, ...]) -> tuple[type[Cmdlet], ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=None)
+@cache
 def pep_cmdlets() -> tuple[type[Cmdlet], ...]:
     return _load(PEP_AREAS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def workstation_cmdlets() -> tuple[type[Cmdlet], ...]:
     return _load(WORKSTATION_AREAS)

@@ -178,7 +178,8 @@ class NewObject(Cmdlet):
                        "System.Management.Automation.MethodException", terminating=True)
         user, secure = args
         if not isinstance(secure, PSSecureString):
-            from powershell.language.workstation.values import to_text, type_name as tn
+            from powershell.language.workstation.values import to_text
+            from powershell.language.workstation.values import type_name as tn
 
             _cmd_error(ctx, f'Cannot convert argument "password", with value: "{to_text(secure)}", for "PSCredential" '
                        f'to type "System.Security.SecureString": "Cannot convert the "{to_text(secure)}" value of type '

@@ -7,8 +7,9 @@ binder knows how to convert and help knows what to print.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 # PowerShell type names the binder converts to, with the Python value they become.
 TYPES = {

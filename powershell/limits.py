@@ -16,12 +16,17 @@ the first ECHO_CHARS characters, then "... (N characters)". A refused value is n
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from powershell.invocation import NO_VALUE, CommandArgument, CommandCall
 from powershell.objects import (
-    ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position,
+    ErrorCategory,
+    ErrorRecord,
+    SourcePosition,
+    error_record,
+    with_position,
 )
 
 ECHO_CHARS = 200  # how much of a user's value an error message may quote
@@ -50,7 +55,7 @@ class Limits:
     max_argument_items: int = DEFAULT_MAX_ARGUMENT_ITEMS
 
     @classmethod
-    def from_env(cls, env: Any) -> "Limits":
+    def from_env(cls, env: Any) -> Limits:
         """The `limits.*` configuration keys; a missing or unusable value keeps its default."""
         setting = getattr(env, "setting", None)
 

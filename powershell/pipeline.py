@@ -29,7 +29,7 @@ class StreamSink(Protocol):
 class HostUI(Protocol):
     """Interactive host calls, where the front end has a user to ask (console, PSRP host calls)."""
 
-    def prompt_for_parameters(self, command: str, fields: list["PromptField"]) -> dict[str, Any] | None:
+    def prompt_for_parameters(self, command: str, fields: list[PromptField]) -> dict[str, Any] | None:
         """PowerShell's 'cmdlet X at command pipeline position 1 / Supply values for the following
         parameters:' prompt. Returns name -> value (str, or PSSecureString/PSCredential for secure
         fields), or None when the user cancelled or no user is there."""
@@ -218,12 +218,13 @@ class CommandContext:
             return False
         if not self.confirm:
             return True
-        no_host = (lambda: self.throw(
-            "A command that prompts the user failed because the host program or the command type does "
-            "not support user interaction. The host was attempting to request confirmation with the "
-            'following message: Are you sure you want to perform this action?', "HostException",
-            ErrorCategory.NotImplemented,
-            exception_type="System.Management.Automation.Host.HostException"))
+        def no_host() -> None:
+            self.throw(
+                "A command that prompts the user failed because the host program or the command type does "
+                "not support user interaction. The host was attempting to request confirmation with the "
+                'following message: Are you sure you want to perform this action?', "HostException",
+                ErrorCategory.NotImplemented,
+                exception_type="System.Management.Automation.Host.HostException")
         if self.host is None:
             no_host()
         if getattr(self, "_confirm_all", None) is not None:

@@ -32,7 +32,7 @@ class WorkstationState:
         self.entered = None
 
 
-_states: "weakref.WeakKeyDictionary[Any, WorkstationState]" = weakref.WeakKeyDictionary()
+_states: weakref.WeakKeyDictionary[Any, WorkstationState] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 

@@ -23,7 +23,6 @@ from powershell.objects import (
 )
 from remoting.pypsrp_adapter import explicit_to_string
 
-
 # ----- to the wire --------------------------------------------------------------------------------
 
 def has_secret(value: Any) -> bool:

@@ -21,8 +21,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from session.spnego_acceptor import nt_hash
 from common.state import StateDir, atomic_write
+from session.spnego_acceptor import nt_hash
 
 DEFAULT_ADMIN = "CloudAdmin"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}

@@ -28,7 +28,7 @@ class Environment:
     config: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_options(cls, stamp: str | None = None, state_dir: str | None = None, config: str | None = None) -> "Environment":
+    def from_options(cls, stamp: str | None = None, state_dir: str | None = None, config: str | None = None) -> Environment:
         config = config or os.environ.get("PEP_CONFIG")
         data: dict[str, Any] = {}
         if config:

@@ -43,7 +43,7 @@ class LockoutPolicy:
     failure_delay: float = 1.0
 
     @classmethod
-    def from_settings(cls, setting: Callable[[str, Any], Any]) -> "LockoutPolicy":
+    def from_settings(cls, setting: Callable[[str, Any], Any]) -> LockoutPolicy:
         d = cls()
         return cls(
             threshold=max(1, int(setting("signin.lockout_threshold", d.threshold))),

@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import spnego
 import spnego._ntlm as _ntlm
@@ -29,7 +29,7 @@ from spnego._spnego import NegTokenResp, unpack_token
 from spnego.channel_bindings import GssChannelBindings
 
 NTLMV2_ONLY = "5"
-_user_file: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("pep_ntlm_user_file", default=None)
+_user_file: contextvars.ContextVar[str | None] = contextvars.ContextVar("pep_ntlm_user_file", default=None)
 _installed = False
 _install_lock = threading.Lock()
 
@@ -42,7 +42,7 @@ class RefusedToken(Exception):
         self.user = user
 
 
-def _routed_credential_file() -> Optional[str]:
+def _routed_credential_file() -> str | None:
     path = _user_file.get()
     if path is not None:
         return path if os.path.isfile(path) else None

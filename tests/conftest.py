@@ -20,7 +20,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from servers import Azurite, Samba, ServerUnavailable, start_azurite, start_samba
+from servers import Azurite, Samba, ServerUnavailable, start_azurite, start_samba  # noqa: E402 - after the path
 
 
 def _serve(start):

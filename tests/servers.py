@@ -16,10 +16,10 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 INSTALL_HINT = "run scripts/install-test-deps (as root) to install Samba and Azurite"
 

@@ -11,11 +11,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from psrpcore.types import ErrorCategory, PSCredential, PSDateTime, PSScriptBlock, PSSecureString
 
-from powershell.commands import Cmdlet, Parameter
 from powershell.binding import BindingResult, ParameterBindingError, bind, convert_value
+from powershell.commands import Cmdlet, Parameter
 from powershell.invocation import NO_VALUE, CommandArgument
 from powershell.objects import exception_type_name
-
 
 # -- throwaway cmdlets with real PEP signatures ----------------------------------------------------
 
@@ -692,7 +691,8 @@ def test_no_value_marker_is_not_a_value():
 
 # -- robustness: whatever arrives, the answer is a binding or a PowerShell error ------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**30, max_value=10**30),
                      st.floats(allow_nan=True), st.text(max_size=30),

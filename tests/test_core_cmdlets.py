@@ -192,7 +192,7 @@ def test_get_help_parameter(rs):
     assert sink.outputs[0].splitlines()[1:4] == [
         "    -First <Int32>", "        Number of objects to select from the beginning.", ""]
     sink, _ = run(rs, "Get-Help Select-Object -Parameter *Property")
-    assert [l.strip() for l in sink.outputs[0].splitlines() if l.startswith("    -")] == [
+    assert [line.strip() for line in sink.outputs[0].splitlines() if line.startswith("    -")] == [
         "-Property <Object[]>", "-ExcludeProperty <String[]>", "-ExpandProperty <String>"]
     sink, _ = run(rs, "Get-Help Select-Object -Parameter Nope")
     assert fqids(sink) == ["NoParmsFound,Microsoft.PowerShell.Commands.GetHelpCommand"]
@@ -454,8 +454,8 @@ def test_a_cmdlet_bug_is_a_record_and_no_traceback_on_the_console(tmp_path):
 
 
 def test_help_syntax_wraps_between_parameters_never_inside_one(tmp_path):
-    from cmdlets.help import PROSE_WIDTH, render_help
     from cmdlets.health import TestAzureStack
+    from cmdlets.help import PROSE_WIDTH, render_help
 
     text = render_help(TestAzureStack, "default")
     block = text.split("SYNTAX\n", 1)[1].split("\n\n", 1)[0].splitlines()

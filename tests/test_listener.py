@@ -9,7 +9,6 @@ import requests
 from pypsrp.complex_objects import PSCredential, PSInvocationState
 from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
-
 from test_listener_support import PASSWORD, USER, start_listener, visible, wsman
 
 CONFIG = "PrivilegedEndpoint"

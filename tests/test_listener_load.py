@@ -6,7 +6,6 @@ import threading
 import time
 
 from pypsrp.powershell import PowerShell, RunspacePool
-
 from test_listener_support import start_listener, wsman
 
 SESSIONS, COMMANDS = 20, 50

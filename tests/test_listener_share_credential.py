@@ -7,13 +7,13 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from enginehelp import small_stamp
 from pypsrp.complex_objects import PSCredential, PSInvocationState
 from pypsrp.powershell import PowerShell, RunspacePool
+from test_listener_support import PASSWORD, wsman
 
-from enginehelp import small_stamp
 from session.environment import Environment
 from session.listener.server import ListenerThread
-from test_listener_support import PASSWORD, wsman
 
 
 @pytest.fixture(scope="module")

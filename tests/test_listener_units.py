@@ -6,9 +6,9 @@ import stat
 
 import pytest
 
-from session.accounts import Accounts, AccountError
-from session.listener import wsman
 from common.state import StateDir
+from session.accounts import AccountError, Accounts
+from session.listener import wsman
 
 REQUEST = b"""<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"
  xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"

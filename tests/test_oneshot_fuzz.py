@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from powershell.pipeline import ListSink
 from session.environment import Environment

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from pypsrp.complex_objects import PSInvocationState
 from pypsrp.powershell import PowerShell, RunspacePool
+from test_listener_support import start_listener, wsman
 
 from powershell.invocation import CommandArgument, CommandCall
 from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
-from test_listener_support import start_listener, wsman
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "PrivilegedEndpoint"

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
-
 from enginehelp import small_stamp
+from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
+from test_listener_support import PASSWORD, wsman
+
 from session.environment import Environment
 from session.listener.server import ListenerThread
-from test_listener_support import PASSWORD, wsman
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "PrivilegedEndpoint"

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
 from ntlm_forger import SOAP, forged_sign_in
 from test_listener_support import start_listener
 
@@ -42,9 +41,10 @@ def test_forged_ntlm_answer_without_the_password_is_refused(listeners, transport
 
 # -- guessing ----------------------------------------------------------------------------------
 def _listener(tmp_path, https=True, **config):
+    from test_listener_support import PASSWORD
+
     from session.environment import Environment
     from session.listener.server import ListenerThread
-    from test_listener_support import PASSWORD
 
     env = Environment(state_dir=tmp_path / "state", config=config)
     pw = tmp_path / "admin-password"
@@ -73,8 +73,8 @@ def test_guessing_locks_the_account_and_locked_unknown_and_wrong_answer_alike(tm
             assert r.headers.get("WWW-Authenticate") == answers[0].headers.get("WWW-Authenticate")
             assert r.content == answers[0].content
         # NTLM is locked too (one rule for every method).
-        from pypsrp.powershell import RunspacePool
         from pypsrp.exceptions import AuthenticationError
+        from pypsrp.powershell import RunspacePool
         from test_listener_support import wsman
 
         with pytest.raises(AuthenticationError):

@@ -14,12 +14,13 @@ import xml.etree.ElementTree as ET
 import pytest
 import requests
 import urllib3
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypsrp.powershell import PowerShell, RunspacePool
-
-from session.listener import wsman
 from test_listener_support import PASSWORD, USER, start_listener
 from test_listener_support import wsman as client_wsman
+
+from session.listener import wsman
 
 CONFIG = "PrivilegedEndpoint"
 RESOURCE = "http://schemas.microsoft.com/powershell/" + CONFIG

@@ -10,9 +10,9 @@ import os
 import pytest
 import spnego
 
+from common.state import StateDir
 from session import spnego_acceptor
 from session.accounts import Accounts
-from common.state import StateDir
 
 
 def _store(tmp_path, name, password) -> Accounts:
@@ -37,7 +37,7 @@ def test_each_acceptor_reads_its_own_user_file(tmp_path):
     a, b = _store(tmp_path, "a", "Pass-A-1"), _store(tmp_path, "b", "Pass-B-2")
     _handshake(a.ntlm_file, "Pass-A-1")
     _handshake(b.ntlm_file, "Pass-B-2")
-    with pytest.raises(Exception):
+    with pytest.raises(spnego.exceptions.SpnegoError):
         _handshake(a.ntlm_file, "Pass-B-2")
     assert os.environ.get("NTLM_USER_FILE") in (None, "")  # nothing set process-wide
 

@@ -3,7 +3,8 @@ ErrorIds and offsets (rows modelled on PowerShell's Parsing.Tests.ps1 / Parser.T
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from powershell.language import ParseError, parse, tokenize
 from powershell.language import ast as A

@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from powershell.commands import COMMON_PARAMETER_NAMES, TYPES, Cmdlet, Parameter
 from powershell.binding.conversion import convert_value, ps_text, ps_type_name
 from powershell.binding.errors import ParameterBindingError
 from powershell.binding.validation import validate_value
+from powershell.commands import COMMON_PARAMETER_NAMES, TYPES, Cmdlet, Parameter
 from powershell.invocation import NO_VALUE, CommandArgument
 from powershell.pipeline import PromptField
 
@@ -182,7 +182,7 @@ def _bind_positional(cls: type[Cmdlet], positional: list[CommandArgument], valid
     # default set, else the set with the most positions.
     best: list[Parameter] = next(
         (slots for slots in candidates
-         if len(slots) >= len(positional) and all(_takes_as_is(p, a.value) for p, a in zip(slots, positional))), [])
+         if len(slots) >= len(positional) and all(_takes_as_is(p, a.value) for p, a in zip(slots, positional, strict=False))), [])
     if not best:
         for slots in candidates:
             if len(slots) >= len(positional):
@@ -194,7 +194,7 @@ def _bind_positional(cls: type[Cmdlet], positional: list[CommandArgument], valid
     if len(best) < len(positional) and rest is None:
         extra = positional[len(best)]
         raise ParameterBindingError.make("PositionalParameterNotFound", argument=extra, value=ps_text(extra.value))
-    for p, arg in zip(best, positional):
+    for p, arg in zip(best, positional, strict=False):  # extra positionals go to the remaining-arguments parameter
         valid = _narrow(valid, p)
         if p is rest and len(positional) > len(best):
             # its own position and every argument no other position took, as one list

@@ -10,7 +10,12 @@ from typing import Any
 from powershell.invocation import CommandArgument
 from powershell.limits import shorten
 from powershell.objects import (
-    ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
+    ErrorCategory,
+    ErrorRecord,
+    SourcePosition,
+    error_record,
+    with_position,
+    with_recommended_action,
 )
 
 BINDING_EXCEPTION = "System.Management.Automation.ParameterBindingException"
@@ -74,7 +79,7 @@ class ParameterBindingError(Exception):
 
     @classmethod
     def make(cls, error_id: str, *, parameter: str | None = None, argument: CommandArgument | None = None,
-             **fields: Any) -> "ParameterBindingError":
+             **fields: Any) -> ParameterBindingError:
         """Build from the id's PowerShell message template. The parameter name as typed and a
         `value` are the user's text: quoted as powershell.limits.shorten cuts them."""
         if "value" in fields:

@@ -12,9 +12,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from powershell.commands import Parameter
 from powershell.binding.conversion import ps_text
 from powershell.binding.errors import ParameterBindingError
+from powershell.commands import Parameter
 from powershell.limits import shorten
 
 NULL_OR_EMPTY = "The argument is null or empty. Provide an argument that is not null or empty, and then try the command again."

@@ -6,8 +6,9 @@ ours. `children()` gives the direct sub-nodes so validators can walk any tree ge
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterator
+from typing import Any
 
 
 @dataclass
@@ -15,7 +16,7 @@ class Node:
     start: int
     end: int
 
-    def children(self) -> Iterator["Node"]:
+    def children(self) -> Iterator[Node]:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, Node):
@@ -27,7 +28,7 @@ class Node:
                     elif isinstance(item, tuple):  # hashtable pairs
                         yield from (x for x in item if isinstance(x, Node))
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         yield self
         for child in self.children():
             yield from child.walk()

@@ -29,7 +29,7 @@ class ConnectionLimits:
     sign_in: float = 30.0
 
     @classmethod
-    def from_settings(cls, setting: Callable[[str, Any], Any]) -> "ConnectionLimits":
+    def from_settings(cls, setting: Callable[[str, Any], Any]) -> ConnectionLimits:
         d = cls()
         return cls(
             per_client=max(1, int(setting("listener.max_connections_per_client", d.per_client))),

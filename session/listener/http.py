@@ -108,7 +108,7 @@ class WSManHTTP:
         self.machine = machine
         self.max_envelope = max_envelope
         self.body_timeout = body_timeout
-        self.conns: "weakref.WeakKeyDictionary[Any, _Conn]" = weakref.WeakKeyDictionary()
+        self.conns: weakref.WeakKeyDictionary[Any, _Conn] = weakref.WeakKeyDictionary()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_envelope + ENCRYPTION_OVERHEAD)

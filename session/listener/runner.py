@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, Callable
+from typing import Any
 
 from powershell.invocation import CommandArgument, CommandCall
 from powershell.objects import ErrorCategory, error_record

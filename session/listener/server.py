@@ -22,12 +22,14 @@ import socket
 import ssl
 import sys
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from aiohttp import web
 
+from common.state import atomic_write
 from powershell.limits import Limits
 from session.accounts import Accounts
 from session.listener.connections import ConnectionGuard, ConnectionLimits
@@ -35,7 +37,6 @@ from session.listener.http import WSManHTTP
 from session.listener.runner import Runner
 from session.listener.shells import ShellTable
 from session.signin import LockoutPolicy, SignInGate
-from common.state import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,7 @@ class ListenerThread:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="pep-listener", daemon=True)
 
-    def start(self) -> "ListenerThread":
+    def start(self) -> ListenerThread:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self.listener.start(self._host, self._port), self.loop).result(30)
         return self
@@ -309,7 +310,7 @@ class ListenerThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
 
-    def __enter__(self) -> "ListenerThread":
+    def __enter__(self) -> ListenerThread:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -18,7 +18,8 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from psrpcore import (
     CreatePipelineEvent,
@@ -51,7 +52,7 @@ LINGER = 0.05
 
 
 class Command:
-    def __init__(self, shell: "Shell", command_id: str):
+    def __init__(self, shell: Shell, command_id: str):
         self.id = command_id
         self.shell = shell
         self.pipe = ServerPipeline(shell.pool, uuid.UUID(command_id))
@@ -138,13 +139,13 @@ class ShellTable:
 
     def __init__(
         self,
-        runner: "Callable[[Shell, Command], Any]",
+        runner: Callable[[Shell, Command], Any],
         *,
         configuration: str = "PrivilegedEndpoint",
         machine: str = "localhost",
         idle_timeout: float = 7200.0,
         max_shells_per_user: int = 25,
-        on_shell_closed: "Callable[[Shell], Any] | None" = None,
+        on_shell_closed: Callable[[Shell], Any] | None = None,
         limits: Limits | None = None,
     ):
         self.runner = runner  # coroutine function running a command to its end
@@ -418,7 +419,7 @@ class ShellTable:
                 event.clear()
                 try:
                     await asyncio.wait_for(event.wait(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             if cid:
                 cmd = shell.commands.get(cid)
@@ -426,7 +427,7 @@ class ShellTable:
                 if cmd is not None and not cmd.done and linger > 0:
                     try:
                         await asyncio.wait_for(cmd.finished.wait(), linger)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
         finally:
             shell.receivers -= 1
