@@ -12,7 +12,7 @@ INTERFACE (stable; implementation lands in this module):
     result.state in ("Completed", "Failed", "Stopped"); result.had_errors; result.terminating_error
     rs.visible_commands() -> list[type[Cmdlet]];  rs.resolve_command("gcm") -> type[Cmdlet] | None
     rs.complete(line, cursor) -> list[str]        # command names, -Parameter names, ValidateSet values
-    rs.exit_requested                              # set by Exit-PSSession / exit
+    rs.exit_requested                              # set by exit / Exit-PSSession (session.foreground.leaves_session)
     rs.close()                                     # flush and close the transcript
 """
 from __future__ import annotations
@@ -30,9 +30,10 @@ from powershell.limits import (
     check_value, shorten,
 )
 from powershell.objects import (
-    ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action,
+    ErrorCategory, ErrorRecord, SourcePosition, error_record, with_invocation, with_position, with_recommended_action,
 )
 from powershell.pipeline import CollectingSink, CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
+from session.foreground import leaves_session
 
 
 NOT_RECOGNIZED = (
@@ -110,6 +111,20 @@ class _TranscriptSink:
     def text(self) -> str:
         self._flush_output()
         return "\n".join(line.rstrip("\n") for line in self.lines)
+
+
+class _InvocationSink:
+    """Forwards every stream; an error record the command writes gets the command's name and extent
+    (PowerShell's InvocationInfo), so the view shows 'At line:1 char:1' under it as 5.1 does."""
+
+    def __init__(self, inner: Any, command: str, position: SourcePosition | None):
+        self.inner, self.command, self.position = inner, command, position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def error(self, record: ErrorRecord) -> None:
+        self.inner.error(with_invocation(record, self.command, self.position))
 
 
 class _LimitedHost:
@@ -321,8 +336,9 @@ class Runspace:
     def _run_locked(self, calls, sink, stop_event, host, text, input) -> InvocationResult:
         from powershell.binding import ParameterBindingError, bind
 
-        if len(calls) == 1 and calls[0].name.lower() == "exit" and not calls[0].arguments:
-            self.exit_requested = True  # the `exit` keyword: leave the session (transcripts stay on the PEP)
+        if self._limited and len(calls) == 1 and not calls[0].arguments and leaves_session(calls[0].name):
+            # `exit` (or Exit-PSSession) alone: leave the session (transcripts stay on the PEP)
+            self.exit_requested = True
             return InvocationResult()
         # Resolve and bind every element before running any (as PowerShell does).
         bound = []
@@ -357,7 +373,9 @@ class Runspace:
         for index, (cls, binding) in enumerate(bound):
             last = index == len(bound) - 1
             element_sink = sink if last else CollectingSink(sink)
-            ctx = self._context(cls, binding.common, element_sink, stop_event, host)
+            call = calls[index]
+            where = SourcePosition(text, call.start, call.end) if text is not None and call.start is not None else None
+            ctx = self._context(cls, binding.common, _InvocationSink(element_sink, call.name, where), stop_event, host)
             try:
                 ctx.check_stopped()
                 if binding.params.get("AsJob"):
@@ -366,7 +384,7 @@ class Runspace:
                                       f"{cls.name} ran in the foreground and its output follows.")
                 cls().invoke(ctx, dict(binding.params), data)
             except TerminatingError as e:
-                sink.error(e.record)
+                sink.error(with_invocation(e.record, call.name, where))
                 return InvocationResult("Failed", True, e.record)
             except PipelineStoppedError:
                 return InvocationResult("Stopped")
@@ -441,24 +459,6 @@ class Runspace:
         self.close_transcript()
 
 
-def invoke_in_foreground(rs: Any, text: str, sink: StreamSink, *, host: HostUI | None = None,
-                         stop_event: threading.Event | None = None) -> InvocationResult | None:
-    """Run rs.invoke on a worker thread while the main thread waits, so Ctrl+C (KeyboardInterrupt,
-    delivered to the main thread) becomes a clean stop of the pipeline instead of a traceback."""
-    stop = stop_event or threading.Event()
-    box: list[InvocationResult] = []
-    worker = threading.Thread(target=lambda: box.append(rs.invoke(text, sink, stop_event=stop, host=host)),
-                              name="pep-pipeline", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except KeyboardInterrupt:
-        stop.set()
-        worker.join()
-    return box[0] if box else None
-
-
 def _find_by_prefix(cls: type[Cmdlet], typed: str):
     exact = cls.find_parameter(typed)
     if exact:
@@ -488,12 +488,8 @@ def _cut(text: str, limits: Limits) -> str:
 
 
 def _show(value: Any, limits: Limits, depth: int = 0) -> str:
-    from powershell.objects import PSCredential, PSSecureString
+    from powershell.text import to_string  # the one value-to-text rule
 
-    if isinstance(value, PSSecureString):
-        return "System.Security.SecureString"
-    if isinstance(value, PSCredential):
-        return "System.Management.Automation.PSCredential"
     if isinstance(value, (list, tuple)):
         if depth > 8:
             return "System.Object[]"
@@ -501,7 +497,7 @@ def _show(value: Any, limits: Limits, depth: int = 0) -> str:
         if len(value) > limits.max_argument_items:
             items.append(f"... ({len(value)} elements)")
         return ",".join(items)
-    text = _cut(str(value), limits)
+    text = _cut(to_string(value), limits)
     return f"'{text}'" if (" " in text or not text) else text
 
 
