@@ -22,6 +22,8 @@ from psrpcore.types import (
     PSSecureString,
 )
 
+from powershell.text import to_display
+
 __all__ = [
     "ErrorCategory",
     "ErrorRecord",
@@ -64,7 +66,7 @@ def error_record(
         Category=category,
         Activity=command or "",
         Reason=reason,
-        TargetName="" if target is None else str(target),
+        TargetName=to_display(target),  # the target's ToString(), as ErrorCategoryInfo shows it
         TargetType=target_type or "",
     )
     fqid = f"{error_id},{command}" if command else error_id
@@ -183,4 +185,25 @@ class SourcePosition:
 def with_position(record: ErrorRecord, position: SourcePosition | None) -> ErrorRecord:
     """Attach a source position to a record (a plain Python attribute, not a PS property)."""
     record.position = position
+    return record
+
+
+def from_remote_session(record: ErrorRecord) -> bool:
+    """A record that came back from a remote session carries a PSComputerName note."""
+    props = getattr(getattr(record, "PSObject", None), "extended_properties", None) or ()
+    return any(prop.name == "PSComputerName" for prop in props)
+
+
+def with_invocation(record: ErrorRecord, command: str, position: SourcePosition | None) -> ErrorRecord:
+    """What PowerShell's InvocationInfo gives a record a command wrote (WriteError or
+    ThrowTerminatingError): the command's name (the "Name : " the error view starts with) and the
+    command's extent in the typed input ('At line:1 char:1' and the ~~~ under the command). A
+    position the record already has (an argument's, for a binding error) is kept; a record from a
+    remote session is left alone (its command and position belong to the remote end)."""
+    if from_remote_session(record):
+        return record
+    if getattr(record, "position", None) is None and position is not None:
+        record.position = position
+    if not getattr(record, "command_name", None):
+        record.command_name = command
     return record

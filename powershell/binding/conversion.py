@@ -16,11 +16,12 @@ from typing import Any
 
 from psrpcore.types import PSCredential, PSScriptBlock, PSSecureString
 
-from powershell.commands import TYPES, Parameter
-from powershell.binding.datetimes import datetime_from_ticks, invariant_text, parse_datetime, parse_timespan
+from powershell.binding.datetimes import datetime_from_ticks, parse_datetime, parse_timespan
 from powershell.binding.errors import ParameterBindingError
+from powershell.commands import TYPES, Parameter
 from powershell.limits import shorten
 from powershell.objects import ps_type_name
+from powershell.text import to_display, to_string
 
 BAD_FORMAT = "Input string was not in a correct format."
 _RANGES = {"int": (-2**31, 2**31 - 1, "Int32"), "long": (-2**63, 2**63 - 1, "Int64")}
@@ -87,35 +88,9 @@ def _convert(value: Any, parameter: Parameter, host: Any) -> Any:
 
 
 def ps_text(value: Any) -> str:
-    """A value as PowerShell's ToString shows it in messages."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float):
-        return _float_text(value)
-    if isinstance(value, (datetime, date)):
-        return invariant_text(value)
-    if isinstance(value, (list, tuple, dict)):
-        return ps_type_name(value)
-    if isinstance(value, PSCredential):
-        return "System.Management.Automation.PSCredential"
-    if isinstance(value, PSSecureString):
-        return "System.Security.SecureString"
-    try:
-        return str(value)
-    except ValueError:  # an integer past Python's str() digit limit
-        return ps_type_name(value)
-
-
-def _float_text(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+    """A value as PowerShell's messages quote it: its ToString() in the session culture (the one
+    value-to-text rule, powershell/text.py; a collection is its type name)."""
+    return to_display(value)
 
 
 def _cast_message(value: Any, target: str) -> str:
@@ -131,12 +106,8 @@ def _inner_message(value: Any, target: str, error: str) -> str:
 def _to_string(value: Any, p: Parameter, host: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, (list, tuple)):
-        # PowerShell joins an array with $OFS (a space) when a single string is wanted.
-        return " ".join(ps_text(v) for v in value)
-    if isinstance(value, dict):
-        return "System.Collections.Hashtable"
-    return ps_text(value)
+    # PowerShell's [string] conversion: invariant culture, an array joined with $OFS (a space).
+    return to_string(value)
 
 
 def _to_integer(value: Any, p: Parameter, host: Any) -> Any:

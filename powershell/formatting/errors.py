@@ -95,6 +95,8 @@ def _command_prefix(record: ErrorRecord) -> str:
     inv = getattr(record, "InvocationInfo", None)
     name = getattr(inv, "InvocationName", None) if inv is not None else None
     if not name:
+        name = getattr(record, "command_name", None)  # set by the runspace (objects.with_invocation)
+    if not name:
         name = record.CategoryInfo.Activity
     if not name and (record.CategoryInfo.Reason or "") == "CommandNotFoundException":
         name = record.CategoryInfo.TargetName  # the name typed, as PowerShell's InvocationName

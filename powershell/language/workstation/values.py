@@ -3,12 +3,12 @@ value into text (string expansion, casts to [string], arguments to string parame
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from powershell.binding import ps_type_name
 from powershell.language import ast
-from powershell.objects import ErrorCategory, PSCredential, PSSecureString, SourcePosition, error_record, with_position
+from powershell.objects import ErrorCategory, SourcePosition, error_record, with_position
+from powershell.text import to_string
 
 
 @dataclass
@@ -70,35 +70,8 @@ def type_name(value: Any) -> str:
 
 
 def to_text(value: Any) -> str:
-    """PowerShell's conversion of a value to a string (invariant culture, as in "$x")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if value != int(value) else str(int(value))
-    if isinstance(value, datetime):
-        return value.strftime("%m/%d/%Y %H:%M:%S")
-    if isinstance(value, (list, tuple)):
-        return " ".join(to_text(v) for v in value)
-    if isinstance(value, (dict, PSSecureString, PSCredential)):
-        return type_name(value)
-    if isinstance(value, timedelta):
-        return _timespan_text(value)
-    return str(value)
-
-
-def _timespan_text(value: timedelta) -> str:
-    total = int(value.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    days, rest = divmod(total, 86400)
-    h, rest = divmod(rest, 3600)
-    m, s = divmod(rest, 60)
-    head = f"{days}." if days else ""
-    return f"{sign}{head}{h:02d}:{m:02d}:{s:02d}"
+    """PowerShell's conversion of a value to a string ("$x", [string]$x): the one rule, powershell/text.py."""
+    return to_string(value)
 
 
 def collapse(outputs: list[Any]) -> Any:
