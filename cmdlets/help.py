@@ -78,7 +78,7 @@ def _ordered_sets(cls: type[Cmdlet]) -> list[str]:
 
 def _display_order(params: Sequence[Parameter]) -> list[Parameter]:
     """Positional by position, then named mandatory, then named optional (PowerShell's display order)."""
-    positional = sorted((p for p in params if p.position is not None), key=lambda p: p.position)
+    positional = sorted((p for p in params if p.position is not None), key=lambda p: p.position or 0)
     named_mandatory = [p for p in params if p.position is None and p.mandatory]
     named_optional = [p for p in params if p.position is None and not p.mandatory]
     return positional + named_mandatory + named_optional

@@ -177,7 +177,7 @@ def information_from_wire(rec: Any) -> Any:
     if any(t.endswith("HostInformationMessage") for t in getattr(data, "types", None) or ()):
         props = getattr(data, "extended_properties", None) or {}
         text = props.get("Message")
-        return str(text if text is not None else (data.to_string or ""))
+        return str(text if text is not None else (getattr(data, "to_string", None) or ""))
     return from_wire(data)
 
 

@@ -17,7 +17,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ class _Guarded(asyncio.Protocol):
         self.address: str | None = None
         self.deadline: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, base)  # a stream server's transports can abort
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if peer else "?"
         if not self.guard.admit(address):
@@ -82,7 +83,7 @@ class _Guarded(asyncio.Protocol):
             self.guard.limits.sign_in, self._sign_in_due, transport)
         self.inner.connection_made(transport)
 
-    def _sign_in_due(self, transport: asyncio.BaseTransport) -> None:
+    def _sign_in_due(self, transport: asyncio.Transport) -> None:
         if not self.guard.signed_in(transport) and not transport.is_closing():
             log.info("connection from %s closed: not signed in within %.0f s", self.address,
                      self.guard.limits.sign_in)

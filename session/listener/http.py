@@ -121,7 +121,7 @@ class WSManHTTP:
         return conn is not None and conn.user is not None
 
     def _challenge(self, request: web.Request, token: bytes | None = None) -> web.Response:
-        headers = CIMultiDict()
+        headers: CIMultiDict[str] = CIMultiDict()
         if token:
             headers.add("WWW-Authenticate", "Negotiate " + base64.b64encode(token).decode())
         else:
@@ -288,7 +288,7 @@ class WSManHTTP:
     @staticmethod
     def _ok(data: bytes, token: bytes | None, status: int = 200,
             content_type: str = "application/soap+xml;charset=UTF-8") -> web.Response:
-        headers = CIMultiDict()
+        headers: CIMultiDict[str] = CIMultiDict()
         if token:
             headers.add("WWW-Authenticate", "Negotiate " + base64.b64encode(token).decode())
         if data:

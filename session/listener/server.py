@@ -181,7 +181,9 @@ class Listener:
         self._runner = web.AppRunner(app, keepalive_timeout=self.keepalive_timeout, access_log=None,
                                      handle_signals=False)
         await self._runner.setup()
-        guard = ConnectionGuard(self.connection_limits, self._runner.server, self.http.signed_in)
+        protocols = self._runner.server
+        assert protocols is not None  # set by setup()
+        guard = ConnectionGuard(self.connection_limits, protocols, self.http.signed_in)
         self._server = await asyncio.get_running_loop().create_server(
             guard, host, port, ssl=self.ssl_context, backlog=256, reuse_address=True)
         self.host, self.port = host, self._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked for

@@ -394,7 +394,8 @@ class ShellTable:
     async def receive(self, req: wsman.Request, user: str) -> bytes:
         shell = self._shell(req, user)
         desired = req.body.find("rsp:DesiredStream", wsman.NS) if req.body is not None else None
-        cid = desired.get("CommandId").upper() if desired is not None and desired.get("CommandId") else None
+        wanted = desired.get("CommandId") if desired is not None else None
+        cid = wanted.upper() if wanted else None
         budget = max(1024, (req.max_envelope_size - wsman.ENVELOPE_OVERHEAD))
         deadline = time.monotonic() + max(0.0, req.operation_timeout - 0.5)
         if cid is None:

@@ -136,7 +136,7 @@ class _DTDRefused(Exception):
     pass
 
 
-def _refuse_dtd(*_: object) -> None:
+def _refuse_dtd(*_: object) -> int:  # expat's handler signatures; it never returns
     raise _DTDRefused()
 
 
@@ -181,7 +181,7 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 def is_guid(text: str | None) -> bool:
-    return bool(text) and _GUID.fullmatch(text) is not None
+    return text is not None and _GUID.fullmatch(text) is not None
 
 
 def parse_guid(text: str | None, element: str) -> str:
