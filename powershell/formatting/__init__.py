@@ -2,14 +2,7 @@
 
 Pure functions (format_output, format_error, to_json, ...) plus the sinks front ends use.
 """
-from powershell.formatting.errors import (
-    category_text,
-    format_debug,
-    format_error,
-    format_verbose,
-    format_warning,
-    position_message,
-)
+from powershell.formatting.errors import category_text, format_debug, format_error, format_verbose, format_warning, position_message
 from powershell.formatting.jsonify import to_json
 from powershell.formatting.sinks import ConsoleSink, JsonSink
 from powershell.formatting.values import long_datetime, to_text

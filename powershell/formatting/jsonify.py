@@ -9,8 +9,7 @@ from psrpcore.types import ErrorRecord, PSCredential, PSCustomObject, PSObject, 
 
 from powershell.formatting import values as V
 from powershell.formatting.errors import error_message
-
-SECURE_STRING = "System.Security.SecureString"
+from powershell.text import SECURE_STRING
 
 
 def error_to_json(record: ErrorRecord) -> dict[str, Any]:

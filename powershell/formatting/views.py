@@ -6,8 +6,9 @@ a list for 5 or more. Cmdlets register views for their own type names with regis
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from psrpcore.types import ErrorRecord, InformationRecord, PSCustomObject, PSObject
 
@@ -179,7 +180,7 @@ def render_list_entry(obj: Any, width: int, view: View | None = None) -> list[st
     """'Name : Value' lines, names padded; long or multi-line values continue under the value."""
     if view is not None:
         labels = list(view.labels or view.properties)
-        pairs = [(lbl, V.property_value(obj, p)) for lbl, p in zip(labels, view.properties)]
+        pairs = [(lbl, V.property_value(obj, p)) for lbl, p in zip(labels, view.properties, strict=False)]
     elif isinstance(obj, dict):
         pairs = [(V.to_text(k), v) for k, v in obj.items()]
     else:

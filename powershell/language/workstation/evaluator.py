@@ -18,17 +18,12 @@ from typing import Any
 from powershell.invocation import NO_VALUE, CommandArgument, CommandCall
 from powershell.language import ast
 from powershell.language.workstation import dates, members
-from powershell.language.workstation.values import (
-    ScriptBlockValue,
-    TypeValue,
-    collapse,
-    runtime_error,
-    to_text,
-    type_name,
-)
+from powershell.language.workstation.values import ScriptBlockValue, TypeValue, collapse, runtime_error, to_text, type_name
 from powershell.objects import ErrorCategory
 from powershell.pipeline import CollectingSink, PipelineStoppedError
 
+_OPERATOR_METHODS = {"+": "op_Addition", "-": "op_Subtraction", "*": "op_Multiply", "/": "op_Division",
+                     "%": "op_Modulus"}
 USING_OUTSIDE = (
     "A Using variable cannot be retrieved. A Using variable can be used only with Invoke-Command, Start-Job, or "
     "InlineScript in the script workflow. When it is used with Invoke-Command, the Using variable is valid only if "
@@ -162,8 +157,8 @@ class Evaluator:
                 args.extend(self._splat(el, src))
             else:
                 args.append(CommandArgument(value=self.argument(el), text=src, start=el.start, end=el.end))
-        name = node.name
-        return CommandCall(name.value, args, start=name.start, end=name.end)
+        # the element's extent, as the PEP's parser gives it: errors the command writes point at all of it
+        return CommandCall(node.name.value, args, start=node.start, end=node.end)
 
     def argument(self, node: ast.Node) -> Any:
         if isinstance(node, ast.StringConstant):
@@ -384,8 +379,7 @@ class Evaluator:
 
     def _op_error(self, op: str, left: Any, node: ast.Node) -> None:
         raise runtime_error(f"Method invocation failed because [{type_name(left)}] does not contain a method named "
-                            f"'{ {'+': 'op_Addition', '-': 'op_Subtraction', '*': 'op_Multiply', '/': 'op_Division', '%': 'op_Modulus'}[op]}'.",
-                            "MethodNotFound", node, self.text)
+                            f"'{_OPERATOR_METHODS[op]}'.", "MethodNotFound", node, self.text)
 
     def compare(self, op: str, left: Any, right: Any, node: ast.Node) -> Any:
         base = op.lstrip("-")

@@ -3,8 +3,9 @@ ToUniversalTime, ToString(format), ...), [datetime]'s static members, strings, h
 credentials and the PSObjects cmdlets return."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from powershell.language.workstation import dates
 from powershell.language.workstation.values import TypeValue, to_text

@@ -8,8 +8,9 @@ endpoint refuses, exactly as with real PowerShell.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from powershell.invocation import NO_VALUE, CommandArgument, CommandCall
 from powershell.language import ast
