@@ -137,22 +137,31 @@ def _stamp(args) -> int:
 
 
 def run_one_shot(env, text: str, as_json: bool = False) -> int:
-    """`pep -c`: one input in a fresh PEP session. Ctrl+C stops the command cleanly."""
-    from powershell import formatting
-    from session.runspace import Runspace, invoke_in_foreground
+    """`pep -c`: one input in a fresh PEP session, on the one foreground path (session.foreground):
+    Ctrl+C (SIGINT) stops the command cleanly, and cannot cut the session's cleanup short."""
+    from session.foreground import Foreground
 
-    is_tty = sys.stdout.isatty()
-    sink = formatting.JsonSink(sys.stdout, sys.stderr) if as_json else formatting.ConsoleSink(
-        sys.stdout, sys.stderr, width=_width(), is_tty=is_tty)
-    rs = Runspace(env, is_terminal=is_tty and not as_json)
-    try:
-        result = invoke_in_foreground(rs, text, sink)
-    finally:
-        flush = getattr(sink, "flush", None)
-        if flush:
-            flush()
-        rs.close()
+    fg = Foreground(notice=_notice)
+    with fg.guard():
+        from powershell import formatting
+        from session.runspace import Runspace
+
+        is_tty = sys.stdout.isatty()
+        sink = formatting.JsonSink(sys.stdout, sys.stderr) if as_json else formatting.ConsoleSink(
+            sys.stdout, sys.stderr, width=_width(), is_tty=is_tty)
+        rs = Runspace(env, is_terminal=is_tty and not as_json)
+        try:
+            result = fg.run(lambda stop: rs.invoke(text, sink, stop_event=stop), sink=sink)
+        finally:
+            flush = getattr(sink, "flush", None)
+            if flush:
+                flush()
+            rs.close()
     return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
+
+
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 class _DeferredRunspace:

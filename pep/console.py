@@ -12,15 +12,14 @@ import os
 import select
 import shutil
 import sys
-import threading
 from typing import Any, TextIO
 
 import cmd2
 from cmd2 import CompletionItem, Completions
 
 from powershell.formatting import ConsoleSink
-from powershell.objects import ErrorCategory, error_record
 from powershell.pipeline import PipelineStoppedError, PromptField
+from session.foreground import Foreground
 
 log = logging.getLogger("pep.console")
 
@@ -102,6 +101,10 @@ class ConsoleHost:
         out = self.console.stdout
         out.write(text)
         out.flush()
+
+    def write(self, text: str) -> None:
+        """Host text (a remote session's Write host calls)."""
+        self._write(text)
 
     def read_line(self, prompt: str, secure: bool = False) -> str | None:
         self._write(prompt)
@@ -198,7 +201,7 @@ class PepConsole(cmd2.Cmd):
         self.continuation_prompt = CONTINUATION_PROMPT
         self.main_session.lexer = None  # cmd2's lexer colours by its own command table, not ours
         self.host = ConsoleHost(self)
-        self._stop: threading.Event | None = None
+        self.foreground = Foreground(notice=self._notice)
         self._at_eof = False
         self.exit_code = 0
 
@@ -231,58 +234,37 @@ class PepConsole(cmd2.Cmd):
             return False  # Ctrl+C at '>>' abandons the whole input
         if not text.strip():
             return False
-        if text.strip().lower() == "exit":  # leave the session, after the runspace has recorded it
-            self.run_input(text)
-            return True
         self.run_input(text)
+        # The session decides whether the input left it (session.foreground.leaves_session: `exit`,
+        # Exit-PSSession), and records it in the transcript first.
         return bool(getattr(self.rs, "exit_requested", False))
+
+    def _notice(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
 
     # -- running ----------------------------------------------------------------------------
     def stop_requested(self) -> bool:
-        stop = self._stop
-        return stop is not None and stop.is_set()
+        return self.foreground.stop_requested()
 
     def run_input(self, text: str) -> Any:
-        """Run `text` on a worker thread so Ctrl+C can stop it; render its streams as 5.1 does."""
+        """Run `text` on the one foreground path (session.foreground: worker thread, Ctrl+C rule);
+        render its streams as 5.1 does."""
         is_tty = _isatty(self.stdout)
         width = shutil.get_terminal_size((120, 40)).columns if is_tty else 120
         sink = ConsoleSink(self.stdout, self.stderr, width=width, is_tty=is_tty)
-        stop = threading.Event()
-        box: list[Any] = []
-
-        def work() -> None:
+        with self.foreground.guard():  # a Ctrl+C cannot cut the flush short either
             try:
-                box.append(self.rs.invoke(text, sink, stop_event=stop, host=self.host))
-            except Exception as e:  # a bug ends as an error record, never a traceback on the console
-                log.debug("runspace failed on input %r", text, exc_info=True)
-                sink.error(error_record(f"An internal error occurred: {type(e).__name__}: {e}",
-                                        "InternalError", ErrorCategory.NotSpecified))
-                box.append(None)
-
-        worker = threading.Thread(target=work, name="pep-pipeline", daemon=True)
-        self._stop = stop
-        worker.start()
-        try:
-            while worker.is_alive():
-                try:
-                    worker.join(0.05)
-                except KeyboardInterrupt:
-                    stop.set()
-        finally:
-            self._stop = None
-            try:
+                return self.foreground.run(
+                    lambda stop: self.rs.invoke(text, sink, stop_event=stop, host=self.host), sink=sink)
+            finally:
                 sink.flush()
-            except KeyboardInterrupt:
-                pass
-        return box[0] if box else None
 
     def sigint_handler(self, signum: int, frame: Any) -> None:
-        # While a command runs, Ctrl+C asks it to stop; the worker returns and we are back at the prompt.
-        stop = self._stop
-        if stop is not None:
-            stop.set()
-            return
-        super().sigint_handler(signum, frame)
+        # While a command runs the foreground's own handler is installed; this one is cmd2's
+        # outside it (at the prompt prompt_toolkit reads Ctrl+C as a key).
+        if not self.foreground.interrupt():
+            super().sigint_handler(signum, frame)
 
     # -- completion ---------------------------------------------------------------------------
     def complete(self, text: str, line: str, begidx: int, endidx: int, custom_settings: Any = None) -> Completions:

@@ -22,6 +22,7 @@ def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Eve
     from session.runspace import InvocationResult
 
     stop_event = stop_event or threading.Event()
+    host = host or getattr(runspace, "host", None)
     try:
         tree = parse(text)
     except ParseError as e:
@@ -33,11 +34,11 @@ def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Eve
         sink.error(refused)
         return InvocationResult("Failed", True, refused)
 
-    evaluator = Evaluator(runspace, text, sink, stop_event, host or getattr(runspace, "host", None))
+    evaluator = Evaluator(runspace, text, sink, stop_event, host)
     result = InvocationResult()
     for statement in tree.statements:
         try:
-            if _send_to_entered_session(runspace, statement, text, sink, stop_event, result):
+            if _send_to_entered_session(runspace, statement, text, sink, stop_event, host, result):
                 continue
             evaluator.statement(statement, sink)
         except ScriptError as e:
@@ -54,28 +55,25 @@ def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Eve
     return result
 
 
-def _send_to_entered_session(runspace: Any, statement: Any, text: str, sink: Any, stop_event: Any,
+def _send_to_entered_session(runspace: Any, statement: Any, text: str, sink: Any, stop_event: Any, host: Any,
                              result: Any) -> bool:
     """After Enter-PSSession, statements go to the remote session as typed (AddScript), except the
     ones that leave it (exit, Exit-PSSession), which the workstation handles."""
-    from powershell.language import ast
     from remoting.state import state_of
+    from session.foreground import leaves_session
 
     state = state_of(runspace)
     session = state.entered
     if session is None:
         return False
-    if isinstance(statement, ast.KeywordStatement) and statement.keyword.lower() == "exit":
-        state.entered = None
-        if state.entered_by_connect:
-            runspace.exit_requested = True
+    if leaves_session(text[statement.start:statement.end]):
+        # `exit` or Exit-PSSession: the workstation's Exit-PSSession leaves the entered session
+        from powershell.invocation import CommandCall
+
+        left = runspace._run([CommandCall("Exit-PSSession")], sink, stop_event, host, None, None)
+        result.had_errors = result.had_errors or left.had_errors
         return True
-    if (isinstance(statement, ast.Pipeline) and len(statement.elements) == 1
-            and isinstance(statement.elements[0], ast.Command)
-            and isinstance(statement.elements[0].name, ast.StringConstant)
-            and statement.elements[0].name.value.lower() == "exit-pssession"):
-        return False  # the local Exit-PSSession leaves the session
-    remote = session.invoke_script(text[statement.start:statement.end], sink, stop_event)
+    remote = session.invoke_script(text[statement.start:statement.end], sink, stop_event, host=host)
     if remote.state == "Stopped":
         raise PipelineStoppedError()
     result.had_errors = result.had_errors or remote.had_errors

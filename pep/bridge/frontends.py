@@ -35,6 +35,9 @@ class _TerminalHost:
     def prompt_for_parameters(self, command: str, fields: list) -> Any:
         return self._inner.prompt_for_parameters(command, fields)
 
+    def write(self, text: str) -> None:
+        self._inner.write(text)
+
 
 def workstation_runspace(env: Any, host: Any = None) -> Any:
     from cmdlets.registry import workstation_cmdlets
@@ -58,15 +61,15 @@ def _console_sink():
     return formatting.ConsoleSink(sys.stdout, sys.stderr, width=_width(), is_tty=sys.stdout.isatty())
 
 
-def run_text(rs: Any, text: str, sink: Any, host: Any, stop: threading.Event) -> Any:
-    """Run on a worker thread so Ctrl+C stops the script (and a remote pipeline) cleanly."""
-    from session.runspace import invoke_in_foreground
-
-    return invoke_in_foreground(rs, text, sink, host=host, stop_event=stop)
-
-
 def main_run(env: Any, args: Any) -> int:
-    from powershell.objects import ErrorCategory, error_record
+    from session.foreground import Foreground
+
+    fg = Foreground(notice=_notice)
+    with fg.guard():  # Ctrl+C stops the script (and a remote pipeline) cleanly, never its cleanup
+        return _run_file(env, args, fg)
+
+
+def _run_file(env: Any, args: Any, fg: Any) -> int:
     from remoting.state import state_of
 
     sink = _console_sink()
@@ -74,11 +77,7 @@ def main_run(env: Any, args: Any) -> int:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
-        sink.error(error_record(
-            f"The term '{args.file}' is not recognized as the name of a cmdlet, function, script file, or operable "
-            f"program. ({e.__class__.__name__}: {getattr(e, 'strerror', None) or e})",
-            "CommandNotFoundException", ErrorCategory.ObjectNotFound,
-            exception_type="System.Management.Automation.CommandNotFoundException", target=args.file))
+        sink.error(_script_not_readable(args.file, path, e))
         sink.flush()
         return 1
     stop = threading.Event()
@@ -86,7 +85,7 @@ def main_run(env: Any, args: Any) -> int:
     rs = workstation_runspace(env, host)
     rs.bridge_insecure = bool(getattr(args, "insecure", False))
     try:
-        result = run_text(rs, text, sink, host, stop)
+        result = fg.run(lambda s: rs.invoke(text, sink, stop_event=s, host=host), stop=stop, sink=sink)
     finally:
         sink.flush()
         state_of(rs).close_all()
@@ -95,6 +94,33 @@ def main_run(env: Any, args: Any) -> int:
     if code is not None:
         return int(code)
     return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
+
+
+def _script_not_readable(name: str, path: Path, e: BaseException) -> Any:
+    """What PowerShell says for `powershell -File <name>` when the file is missing or unreadable."""
+    from powershell.objects import ErrorCategory, error_record
+
+    if isinstance(e, FileNotFoundError) or (isinstance(e, OSError) and not path.exists()):
+        return error_record(
+            f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable "
+            "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
+            "and try again.", "CommandNotFoundException", ErrorCategory.ObjectNotFound,
+            exception_type="System.Management.Automation.CommandNotFoundException", target=name)
+    if isinstance(e, IsADirectoryError):
+        reason = "it is a directory, not a script file"
+    elif isinstance(e, PermissionError):
+        reason = "access to the path is denied"
+    elif isinstance(e, UnicodeDecodeError):
+        reason = "it is not UTF-8 text"
+    else:
+        reason = (getattr(e, "strerror", None) or "it cannot be read").rstrip(".").lower()
+    return error_record(
+        f"Cannot read the script file '{name}': {reason}.", "ScriptFileUnreadable", ErrorCategory.ReadError,
+        exception_type="System.IO.IOException", target=name)
+
+
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def parse_target(target: str, https: bool) -> tuple[str, int]:
@@ -131,7 +157,12 @@ def main_connect(env: Any, args: Any) -> int:
                            skip_cn_check=args.insecure)
     auth = {"negotiate": "Negotiate", "basic": "Basic", "ntlm": "ntlm", "default": "Default"}.get(
         args.auth.lower(), args.auth)
-    session = RemoteSession(host, port, args.https, args.configuration_name, credential, auth, option)
+    # interactive: the remote's prompts (-Confirm, a password, a mandatory parameter) are asked at
+    # this console, as Enter-PSSession asks them
+    session = RemoteSession(host, port, args.https, args.configuration_name, credential, auth, option,
+                            interactive=True)
+    session.skip_checks_advice = ("Use --insecure (pep connect HOST --https --insecure) to skip these checks, "
+                                  "for example for the self-signed certificate of `pep serve --https`.")
     try:
         session.open()
     except RemotingError as e:

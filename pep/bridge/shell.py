@@ -7,8 +7,7 @@ import threading
 from typing import Any
 
 from remoting.state import state_of
-
-_LEAVE = ("exit", "exit-pssession")
+from session.foreground import leaves_session
 
 
 class WorkstationShell:
@@ -29,14 +28,10 @@ class WorkstationShell:
         from session.runspace import InvocationResult
 
         session = self.state.entered
-        if session is None:
+        if session is None or leaves_session(text):
+            # leaving (exit, Exit-PSSession) is the workstation's own Exit-PSSession, as in PowerShell
             return self.rs.invoke(text, sink, stop_event=stop_event, host=host)
-        if text.strip().lower() in _LEAVE:
-            self.state.entered = None
-            if self.state.entered_by_connect:
-                self.rs.exit_requested = True
-            return InvocationResult()
-        remote = session.invoke_script(text, sink, stop_event)
+        remote = session.invoke_script(text, sink, stop_event, host=host)
         return InvocationResult(remote.state, remote.had_errors, remote.terminating_error)
 
     def complete(self, line: str, cursor: int | None = None) -> list[str]:
