@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CHILD = """
-import json, sys, time, resource
+import json, sys, threading, time, resource
 sys.path.insert(0, {root!r})
 from datetime import datetime
 from pathlib import Path
@@ -36,16 +36,16 @@ from collector.engine import Engine
 from collector.plan import CollectionRequest
 from collector.sinks.folder import FolderSink
 from collector.window import Window
-from powershell.pipeline import CommandContext, ListSink
+from collector.report import NullReporter
 from session.environment import Environment
 env = Environment(stamp_dir=Path({stamp!r}), state_dir=Path({state!r}))
 w = Window(datetime.fromisoformat({frm!r}), datetime.fromisoformat({to!r}))
 t = time.monotonic()
-r = Engine(env).run(CollectionRequest(w, key_params={{"b": {frm!r}}}), FolderSink(Path({out!r})), CommandContext("Get-AzureStackLog", ListSink()))
+r = Engine(env).run(CollectionRequest(w, resume_key="bench"), FolderSink(Path({out!r})), NullReporter(), threading.Event())
 el = time.monotonic() - t
 print(json.dumps({{"seconds": el, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "bundle": r.bundle,
                   "status": r.status, "bytes": r.manifest["summary"]["bytes"], "files": r.manifest["summary"]["files"],
-                  "listed": sum(h["files"] + h["skipped_outside_window"] for rr in r.manifest["roles"].values()
+                  "listed": sum(h["files"] + h["skipped_outside_window"] + h.get("skipped_dump_files", 0) for rr in r.manifest["roles"].values()
                                 for h in rr["hosts"].values())}}))
 """
 
@@ -108,7 +108,7 @@ def main() -> int:
         zip_runs.append(time.monotonic() - t)
     eng = statistics.median(x["seconds"] for x in engine_runs)
     base = statistics.median(zip_runs)
-    each = ", ".join(f"{x['seconds'] / z:.2f}" for x, z in zip(engine_runs, zip_runs))
+    each = ", ".join(f"{x['seconds'] / z:.2f}" for x, z in zip(engine_runs, zip_runs, strict=True))
     print(f"4-hour window, all roles, median of {ns.runs}: {r['files']} files, {r['bytes'] / 2**20:.0f} MB -> "
           f"engine {eng:.2f} s, zip -1 {base:.2f} s, ratio {eng / base:.2f} (target <= 0.5; run by run: {each})")
     peak = max(x["rss_kb"] for x in engine_runs + [r])
@@ -127,7 +127,7 @@ def main() -> int:
                 runs[tag].append(r)
     a = statistics.median(r["seconds"] for r in runs["small"])
     b = statistics.median(r["seconds"] for r in runs["big"])
-    each = ", ".join(f"{y['seconds'] / x['seconds']:.2f}" for x, y in zip(runs["small"], runs["big"]))
+    each = ", ".join(f"{y['seconds'] / x['seconds']:.2f}" for x, y in zip(runs["small"], runs["big"], strict=True))
     print(f"1-hour window, median of {ns.runs}: small stamp {a:.2f} s ({runs['small'][0]['bytes'] / 2**20:.0f} MB, "
           f"{runs['small'][0]['listed']} files listed), {ns.big_factor}x stamp {b:.2f} s "
           f"({runs['big'][0]['bytes'] / 2**20:.0f} MB, {runs['big'][0]['listed']} files listed), "

@@ -10,6 +10,7 @@ from typing import Any
 
 from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory
+from powershell.pipeline import PipelineStoppedError
 
 
 class ClosePrivilegedEndpoint(Cmdlet):
@@ -35,6 +36,7 @@ class ClosePrivilegedEndpoint(Cmdlet):
     )
 
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+        from collector.errors import CollectionStopped
         from collector.sinks.base import DestinationError
         from collector.sinks.smb import SmbSink
         from common.inuse import in_use
@@ -58,6 +60,8 @@ class ClosePrivilegedEndpoint(Cmdlet):
                 ctx.write_verbose(f"Copying {path.name} to {sink.description}")
                 try:
                     sink.deliver(path, path.name, stop=ctx.stop_event)
+                except CollectionStopped:
+                    raise PipelineStoppedError("The pipeline has been stopped.") from None
                 except DestinationError as e:
                     rs.start_transcript()
                     ctx.throw(f"{e.message} {copied} of {len(files)} transcripts were copied; the others stay on "

@@ -13,19 +13,22 @@ AmbiguousParameterSet when both are given, as the real cmdlet does.
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
-from collector.plan import DEFAULT_TIMEOUT_MINUTES, CollectionRequest, unknown_nodes
+from cmdlets.engine_bridge import error_record_of, run_collection
+from collector.destination import AsTyped, Destination, DestinationKind, collection_request, open_sink
+from collector.errors import Category, CollectionError, CollectionStopped
+from collector.plan import DEFAULT_TIMEOUT_MINUTES, unknown_nodes
 from collector.redact import redact
+from collector.sinks.base import Sink
 from collector.stamp import LOG_TYPES, ON_DEMAND_ROLES, RESOURCE_PROVIDER_NAMES, ROLE_NAMES
 from collector.window import WindowError, resolve
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, custom_object, error_record
-from powershell.pipeline import TerminatingError
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
+from powershell.pipeline import PipelineStoppedError, TerminatingError
 
 
 def _env(ctx: Any) -> Any:
@@ -41,16 +44,16 @@ def _fail(ctx: Any, message: str, error_id: str, category=ErrorCategory.InvalidA
     ctx.throw(redact(message), error_id, category, exception_type=exception_type, target=target)
 
 
-def _secret_hash(value: Any) -> str | None:
-    if value is None:
-        return None
-    return hashlib.sha256(str(value).encode()).hexdigest()[:16]
+def _as_typed(params: dict[str, Any]) -> AsTyped:
+    """The request as typed, for the resume key (collector.destination): the same for every log cmdlet."""
+    def text(v: Any) -> str | None:
+        return None if v is None else str(v)
 
-
-def _cred_user(cred: Any) -> str | None:
-    if cred is None:
-        return None
-    return str(getattr(cred, "UserName", None) or getattr(cred, "username", ""))
+    return AsTyped(from_date=text(params.get("FromDate")), to_date=text(params.get("ToDate")),
+                   roles=params.get("FilterByRole"), resource_providers=params.get("FilterByResourceProvider"),
+                   nodes=params.get("FilterByNode"), log_types=params.get("FilterByLogType"),
+                   include_dumps=bool(params.get("IncludeDumpFile")),
+                   vm_recovery=bool(params.get("PerformVMLogRecovery")))
 
 
 def _window(ctx: Any, params: dict[str, Any]):
@@ -99,36 +102,16 @@ def _make_folder(ctx: Any, folder: Any, error_id: str, *, configured: str | None
     return path
 
 
-def _run_engine(ctx: Any, req: CollectionRequest, sink: Any) -> Any:
-    from collector.engine import CollectionError, Engine
-
+def _open_sink(ctx: Any, dest: Destination) -> Sink:
+    """The sink for a destination, or a terminating record before any work (collector.destination)."""
     try:
-        return Engine(_env(ctx)).run(req, sink, ctx)
+        return open_sink(dest, _env(ctx))
     except CollectionError as e:
-        raise TerminatingError(e.record) from None
-    finally:
-        try:
-            sink.close()
-        except Exception:  # closing must never hide the real outcome
-            pass
-
-
-def _lazy_sink(ctx: Any, kind: str, *args: Any) -> Any:
-    """SMB and blob sinks pull in heavy SDKs: imported only when asked for."""
-    from collector.sinks.base import DestinationError
-
-    try:
-        if kind == "smb":
-            from collector.sinks.smb import SmbSink
-            return SmbSink(*args)
-        from collector.sinks.blob import BlobSink
-        return BlobSink(*args)
-    except ImportError as e:
-        _fail(ctx, f"The {'SMB share' if kind == 'smb' else 'blob storage'} destination is not available: {e}",
-              "DestinationNotAvailable", ErrorCategory.NotInstalled, exception_type="System.NotSupportedException")
-    except DestinationError as e:  # a share path that is no UNC path is refused before any work
-        _fail(ctx, e.message, e.error_id, getattr(ErrorCategory, e.category, ErrorCategory.InvalidArgument),
-              target=args[0])
+        if e.category is Category.NotInstalled:  # its SDK is missing
+            raise TerminatingError(error_record_of(e, ctx.command)) from None
+        # a share path that is no UNC path; a SAS URL is never a target (it holds a secret)
+        target = shorten(dest.location) if dest.kind is DestinationKind.SHARE else None
+        raise TerminatingError(error_record_of(e.with_target(target), ctx.command, "System.ArgumentException")) from None
 
 
 # -- Get-AzureStackLog ---------------------------------------------------------------------------
@@ -221,34 +204,19 @@ class GetAzureStackLog(Cmdlet):
             self._download(ctx, in_sas, window, folder)
             return
         if share:
-            sink = _lazy_sink(ctx, "smb", share, share_cred, env)
+            dest = Destination.share(share, share_cred)
         elif sas:
-            sink = _lazy_sink(ctx, "blob", sas, env)
+            dest = Destination.container(sas)
         else:
-            from collector.faults import Faults
-            from collector.sinks.folder import FolderSink
-
             assert folder is not None
             if not out_path:
                 ctx.write_host(f"No destination given: collecting to the default folder {folder}")
-            sink = FolderSink(folder, Faults.from_env(env).destination_full_after_mb)
-        key = {
-            "FromDate": str(params.get("FromDate")), "ToDate": str(params.get("ToDate")),
-            "FilterByRole": params.get("FilterByRole"), "FilterByNode": params.get("FilterByNode"),
-            "FilterByLogType": params.get("FilterByLogType"),
-            "FilterByResourceProvider": params.get("FilterByResourceProvider"),
-            "IncludeDumpFile": bool(params.get("IncludeDumpFile")),
-            "PerformVMLogRecovery": bool(params.get("PerformVMLogRecovery")),
-            "OutputPath": out_path, "OutputSharePath": share, "OutputShareUser": _cred_user(share_cred),
-            "OutputSasUri": _secret_hash(sas),
-        }
-        req = CollectionRequest(
-            window=window, roles=params.get("FilterByRole"), nodes=params.get("FilterByNode"),
-            log_types=params.get("FilterByLogType"), resource_providers=params.get("FilterByResourceProvider"),
-            include_dumps=bool(params.get("IncludeDumpFile")), vm_recovery=bool(params.get("PerformVMLogRecovery")),
-            timeout_minutes=float(params.get("TimeOutInMinutes") or DEFAULT_TIMEOUT_MINUTES),
-            user=_user(ctx), key_params=key, command=self.name)
-        _run_engine(ctx, req, sink)
+            dest = Destination.folder(folder)
+        sink = _open_sink(ctx, dest)
+        req = collection_request(
+            self.name, env.stamp.name, window, _as_typed(params), dest, user=_user(ctx),
+            timeout_minutes=float(params.get("TimeOutInMinutes") or DEFAULT_TIMEOUT_MINUTES))
+        run_collection(ctx, env, req, sink)
 
     def _download(self, ctx: Any, in_sas: str, window: Any, out_path: Path) -> None:
         try:
@@ -272,6 +240,8 @@ class GetAzureStackLog(Cmdlet):
 
         try:
             paths = download_window(in_sas, window.from_utc, window.to_utc, out_path, progress, ctx.stop_event)
+        except CollectionStopped:
+            raise PipelineStoppedError("The pipeline has been stopped.") from None
         except DestinationError as e:
             _fail(ctx, e.message, e.error_id, getattr(ErrorCategory, e.category, ErrorCategory.ResourceUnavailable),
                   exception_type="System.IO.IOException")
@@ -314,14 +284,10 @@ class SendAzureStackDiagnosticLog(Cmdlet):
                   "StampNotRegistered", ErrorCategory.ConnectionError, exception_type="System.InvalidOperationException")
         _check_nodes(ctx, params.get("FilterByNode"))
         window = _window(ctx, params)
-        sink = _lazy_sink(ctx, "blob", sas, env)
-        key = {k: str(params.get(k)) for k in ("FilterByRole", "FilterByResourceProvider", "FromDate", "ToDate",
-                                                 "FilterByNode", "FilterByLogType")}
-        req = CollectionRequest(
-            window=window, roles=params.get("FilterByRole"), nodes=params.get("FilterByNode"),
-            log_types=params.get("FilterByLogType"), resource_providers=params.get("FilterByResourceProvider"),
-            user=_user(ctx), key_params=key, command=self.name)
-        _run_engine(ctx, req, sink)
+        dest = Destination.container(sas)
+        sink = _open_sink(ctx, dest)
+        req = collection_request(self.name, env.stamp.name, window, _as_typed(params), dest, user=_user(ctx))
+        run_collection(ctx, env, req, sink)
 
 
 # -- Invoke-AzureStackOnDemandLog -------------------------------------------------------------------
@@ -434,7 +400,10 @@ class GetClusterLog(Cmdlet):
         for i, node in enumerate(nodes):
             ctx.check_stopped()
             ctx.write_progress("Get-ClusterLog", f"Generating the cluster log of {node}", percent=100 * i // len(nodes))
-            path = write_cluster_log(root, node, dest, since, bool(params.get("UseLocalTime")), ctx.stop_event)
+            try:
+                path = write_cluster_log(root, node, dest, since, bool(params.get("UseLocalTime")), ctx.stop_event)
+            except CollectionStopped:
+                raise PipelineStoppedError("The pipeline has been stopped.") from None
             st = path.stat()
             ctx.write_output(custom_object("System.IO.FileInfo", Mode="-a----", Name=path.name, FullName=str(path),
                                            Length=st.st_size,

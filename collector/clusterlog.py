@@ -9,9 +9,9 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from collector.errors import CollectionStopped
 from collector.stampgen import HOSTS_DIR
 from collector.timefmt import parse_line
-from powershell.pipeline import PipelineStoppedError
 
 
 def _rolls(folder: Path) -> list[Path]:
@@ -35,7 +35,7 @@ def write_cluster_log(root: Path, node: str, dest: Path, since: datetime | None,
             with open(p, encoding="utf-8", errors="replace") as r:
                 for n, line in enumerate(r):
                     if stop is not None and n % 4096 == 0 and stop.is_set():
-                        raise PipelineStoppedError("The pipeline has been stopped.")
+                        raise CollectionStopped("The cluster log was stopped.")
                     ts = parse_line(line)
                     if ts is None or (since is not None and ts < since):
                         continue

@@ -3,7 +3,7 @@ are cut into zips. Everything here is a plain function of the stamp, the request
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 from collector.stamp import ROLE_NAMES, Stamp
@@ -23,8 +23,9 @@ class CollectionRequest:
     vm_recovery: bool = False
     timeout_minutes: float = DEFAULT_TIMEOUT_MINUTES
     user: str = ""
-    # the parameters as given (defaults unresolved), secrets already hashed: the resume key
-    key_params: dict = field(default_factory=dict)
+    # names the resume journal: the same request made again continues the unfinished collection
+    # (collector.destination.resume_key makes it; never a secret)
+    resume_key: str = "default"
     command: str = "Get-AzureStackLog"
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from collector.errors import Category
 from collector.sinks.base import DestinationError
 
 REDACTED = "REDACTED"
@@ -31,7 +32,7 @@ PERMISSION_NAMES = {"r": "Read", "a": "Add", "c": "Create", "w": "Write", "d": "
 class SasUriError(DestinationError):
     """A SAS URL that cannot be used, found without contacting the server."""
 
-    def __init__(self, message: str, error_id: str = "InvalidSasUri", category: str = "InvalidArgument"):
+    def __init__(self, message: str, error_id: str = "InvalidSasUri", category: Category = Category.InvalidArgument):
         super().__init__(message, error_id, category)
 
 
@@ -109,7 +110,7 @@ class SasUri:
             names = ", ".join(PERMISSION_NAMES.get(c, c) for c in missing)
             raise SasUriError(f"The SAS URI '{shown}' does not grant the {names} permission(s) "
                               f"(sp={self.permissions}); {', '.join(PERMISSION_NAMES[c] for c in needed)} are required.",
-                              "SasUriPermissionDenied", "PermissionDenied")
+                              "SasUriPermissionDenied", Category.PermissionDenied)
 
     def url_without_secrets(self) -> str:
         q = "&".join(f"{k}={quote(v, safe=':')}" for k, v in self.query.items() if k not in _SECRET_PARAMS)

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from cmdlets.engine_bridge import CommandReporter
+from collector.destination import Destination, open_sink
 from collector.engine import Engine
+from collector.journal import request_key
 from collector.plan import CollectionRequest
-from collector.sinks.folder import FolderSink
 from collector.stampgen import generate, load_truth
 from collector.window import Window
 from powershell.pipeline import CommandContext, ListSink
@@ -30,13 +32,14 @@ def window(hours_back_from: float, hours_back_to: float) -> Window:
 
 def run(stamp: Path, state: Path, out: Path, w: Window, config: dict | None = None, ctx: CommandContext | None = None,
         **req: Any):
+    """One collection to the folder `out`, reported to a CommandContext's ListSink (as a cmdlet would
+    see it). Raises the engine's own CollectionError / CollectionStopped."""
     env = Environment(stamp_dir=stamp, state_dir=state, config=config or {})
     sink = ListSink()
     ctx = ctx or CommandContext("Get-AzureStackLog", sink, verbose=True)
-    key = {"w": w.as_dict(), **{k: str(v) for k, v in req.items()}}
-    from collector.faults import Faults
-    folder = FolderSink(out, Faults.from_env(env).destination_full_after_mb)
-    result = Engine(env).run(CollectionRequest(w, key_params=key, **req), folder, ctx)
+    key = request_key({"w": w.as_dict(), **{k: str(v) for k, v in req.items()}})
+    folder = open_sink(Destination.folder(out), env)
+    result = Engine(env).run(CollectionRequest(w, resume_key=key, **req), folder, CommandReporter(ctx), ctx.stop_event)
     return result, ctx.sink
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from collector.engine import CollectionError
+from cmdlets.engine_bridge import error_record_of
+from collector.errors import CollectionError, CollectionStopped
 from collector.lock import CollectionLock, LockBusy
 from enginehelp import bundle_dir, collected_paths, expected_paths, manifest, run, small_stamp, window
-from powershell.pipeline import CommandContext, ListSink, PipelineStoppedError
+from powershell.pipeline import CommandContext, ListSink
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +82,8 @@ def test_second_request_while_running_names_the_running_one(stamp, tmp_path):
         with pytest.raises(CollectionError) as e:
             run(stamp, env_state, tmp_path / "o", window(1, 0))
         assert "Alice" in str(e.value) and "FromDate X" in str(e.value)
-        assert e.value.record.FullyQualifiedErrorId == "CollectionAlreadyRunning,Get-AzureStackLog"
+        assert error_record_of(e.value, "Get-AzureStackLog").FullyQualifiedErrorId == \
+            "CollectionAlreadyRunning,Get-AzureStackLog"
     finally:
         holder.release()
 
@@ -91,7 +93,7 @@ def test_ctrl_c_leaves_partial_manifest_and_frees_the_lock(stamp, tmp_path):
     ctx = CommandContext("Get-AzureStackLog", sink)
     cfg = {"faults": {"slow_hosts": {"azs-xrp01": 0.05}}, "collection": {"concurrency": 2}}
     threading.Timer(0.8, ctx.stop_event.set).start()
-    with pytest.raises(PipelineStoppedError):
+    with pytest.raises(CollectionStopped):
         run(stamp, tmp_path / "st", tmp_path / "o", window(20, 0), cfg, ctx=ctx)
     m = manifest(bundle_dir(tmp_path / "o"))
     assert m["status"] == "stopped"

@@ -17,7 +17,7 @@ import pytest
 from collector.sas import parse_sas_url
 from collector.sinks.base import DestinationError
 from collector.sinks.blob import BlobSink, download_window, time_in_name
-from powershell.pipeline import PipelineStoppedError
+from collector.errors import CollectionStopped
 from session.environment import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +101,7 @@ def test_stopped_upload_is_invisible_and_resumes_without_resending(azurite, env,
         if len(count) == 4:
             stop.set()
 
-    with pytest.raises(PipelineStoppedError):
+    with pytest.raises(CollectionStopped):
         sink.deliver(payload, "R/ECE-1.zip", progress=progress, stop=stop)
     assert _names(azurite, "resume1") == []  # staged blocks are not a blob
     assert not sink.has("R/ECE-1.zip", payload.stat().st_size)
@@ -126,7 +126,7 @@ def test_changed_local_file_does_not_reuse_stale_blocks(azurite, env, payload):
     sink = BlobSink(url, env, concurrency=1)
     sink.open_bundle("B")
     stop = threading.Event()
-    with pytest.raises(PipelineStoppedError):
+    with pytest.raises(CollectionStopped):
         sink.deliver(payload, "x.zip", progress=lambda n: stop.set(), stop=stop)
     payload.write_bytes(os.urandom(payload.stat().st_size))  # rebuilt: same name and size, new bytes
     os.utime(payload, ns=(time.time_ns(), time.time_ns() + 10**9))

@@ -10,7 +10,7 @@ from psrpcore.types import PSCredential, PSSecureString
 
 from collector.sinks.base import DestinationError
 from collector.sinks.smb import SmbSink, parse_unc
-from powershell.pipeline import PipelineStoppedError
+from collector.errors import CollectionStopped
 from session.environment import Environment
 
 
@@ -77,7 +77,7 @@ def test_interrupted_copy_leaves_only_partial_and_resumes(samba, env, payload):
         if len(seen) == 6:  # stop after 1.5 MiB of 3 MiB
             stop.set()
 
-    with pytest.raises(PipelineStoppedError):
+    with pytest.raises(CollectionStopped):
         sink.deliver(payload, "R/ECE-1.zip", progress=progress, stop=stop)
     folder = samba.path / "resume" / "B1" / "R"
     assert not (folder / "ECE-1.zip").exists()  # never visible under its final name
@@ -100,7 +100,7 @@ def test_changed_local_file_is_not_resumed_from_stale_partial(samba, env, payloa
     sink = SmbSink(samba.unc("stale"), (samba.user, samba.password), env)
     sink.open_bundle("B")
     stop = threading.Event()
-    with pytest.raises(PipelineStoppedError):
+    with pytest.raises(CollectionStopped):
         sink.deliver(payload, "x.zip", progress=lambda n: stop.set(), stop=stop)
     payload.write_bytes(os.urandom(payload.stat().st_size))  # rebuilt zip: same name, new content
     sink.deliver(payload, "x.zip")

@@ -3,22 +3,27 @@
 The engine builds every zip in a local staging folder, then hands each finished file to the sink.
 A sink makes a file visible at the destination only when it is complete (temp name + rename, or
 uncommitted blocks + commit), so an interrupted run never leaves a partial file that looks whole.
+
+The stop rule, the same for every sink: when `stop` is set during a delivery the sink raises
+CollectionStopped (never DestinationError), leaving only its resumable partial state behind; the
+engine then reports the zip as stopped, not as a delivery failure.
 """
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol, runtime_checkable
+
+from collector.errors import Category, CollectionError
 
 
-class DestinationError(Exception):
-    """A destination cannot be used. `error_id` becomes the FullyQualifiedErrorId prefix."""
+class DestinationError(CollectionError):
+    """A destination cannot be used (or refused one file). `error_id` becomes the
+    FullyQualifiedErrorId prefix; `category` one of collector.errors.Category."""
 
-    def __init__(self, message: str, error_id: str = "DestinationUnavailable", category: str = "ResourceUnavailable"):
-        super().__init__(message)
-        self.message = message
-        self.error_id = error_id
-        self.category = category  # name of a psrpcore ErrorCategory member
+    def __init__(self, message: str, error_id: str = "DestinationUnavailable",
+                 category: Category | str = Category.ResourceUnavailable):
+        super().__init__(message, error_id, category)
 
 
 class Sink(Protocol):
@@ -47,7 +52,24 @@ class Sink(Protocol):
         stop: threading.Event | None = None,
     ) -> None:
         """Copy/upload one finished file into the bundle; visible at `relpath` only when whole.
-        `progress(n)` is called with bytes sent since the last call. Raises DestinationError."""
+        `progress(n)` is called with bytes sent since the last call. Raises DestinationError;
+        CollectionStopped when `stop` is set (the module's stop rule)."""
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ListsBundles(Protocol):
+    """A sink that can find bundles whose manifest still says "running" (the folder sink)."""
+
+    def running_bundles(self) -> Iterator[tuple[str, dict]]: ...
+
+    def rewrite_manifest(self, bundle_name: str, text: str) -> str: ...
+
+
+class ReportsResume(Protocol):
+    """A sink that says, per delivered file, how much of an interrupted copy it did not send again:
+    stats[relpath] with bytes, bytes_skipped and, for blocks, blocks and blocks_skipped."""
+
+    stats: dict[str, dict[str, int]]

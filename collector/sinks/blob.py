@@ -36,8 +36,8 @@ from azure.storage.blob import BlobBlock, ContainerClient, ContentSettings, Expo
 
 from collector.sas import SasUri, SasUriError, parse_sas_url, redact_text
 from collector.sinks.pacing import BandwidthLimiter
+from collector.errors import Category, CollectionStopped
 from collector.sinks.base import DestinationError
-from powershell.pipeline import PipelineStoppedError
 from common.state import atomic_write_json
 
 # Newest version Azurite 3.35 accepts; real Azure accepts it too. The SDK default is newer.
@@ -64,7 +64,7 @@ def _translate(e: Exception, sas: SasUri, action: str) -> DestinationError:
         return e
     if isinstance(e, (ServiceRequestError, ServiceResponseError)):
         return DestinationError(f"Cannot reach the blob endpoint {sas.endpoint} to {action}: "
-                                f"{redact_text(_first_line(e))}", "DestinationUnreachable", "ConnectionError")
+                                f"{redact_text(_first_line(e))}", "DestinationUnreachable", Category.ConnectionError)
     if isinstance(e, HttpResponseError):
         code = getattr(e, "error_code", None) or ""
         code = str(getattr(code, "value", code))  # the SDK gives a StorageErrorCode enum
@@ -72,25 +72,25 @@ def _translate(e: Exception, sas: SasUri, action: str) -> DestinationError:
         if status == 403 and code == "AuthorizationPermissionMismatch":
             return DestinationError(f"The SAS URI for '{where}' does not permit this operation ({action}). "
                                     "Read, Write and List permissions are required.",
-                                    "SasUriPermissionDenied", "PermissionDenied")
+                                    "SasUriPermissionDenied", Category.PermissionDenied)
         if status == 403:
             # Azurite answers AuthorizationFailure for expired or altered signatures; Azure answers
             # AuthenticationFailed. Either way the server refused the signature.
             return DestinationError(f"The storage service refused the SAS URI for '{where}' ({code or status}): "
                                     "the signature is invalid, expired or revoked.",
-                                    "SasUriAuthenticationFailed", "AuthenticationError")
+                                    "SasUriAuthenticationFailed", Category.AuthenticationError)
         if status == 404 and code == "ContainerNotFound":
-            return DestinationError(f"The container '{where}' does not exist.", "ContainerNotFound", "ObjectNotFound")
+            return DestinationError(f"The container '{where}' does not exist.", "ContainerNotFound", Category.ObjectNotFound)
         if code in ("InsufficientAccountPermissions", "AccountIsDisabled"):
             return DestinationError(f"The storage account of '{where}' refused the request ({code}).",
-                                    "SasUriPermissionDenied", "PermissionDenied")
+                                    "SasUriPermissionDenied", Category.PermissionDenied)
         return DestinationError(f"The storage service failed to {action} at '{where}': {status} {code}".rstrip(),
-                                "DestinationWriteFailed", "WriteError")
+                                "DestinationWriteFailed", Category.WriteError)
     if isinstance(e, AzureError):
         return DestinationError(f"Cannot {action} at '{where}': {redact_text(_first_line(e))}",
-                                "DestinationWriteFailed", "WriteError")
+                                "DestinationWriteFailed", Category.WriteError)
     return DestinationError(f"Cannot {action} at '{where}': {redact_text(_first_line(e))}",
-                            "DestinationWriteFailed", "WriteError")
+                            "DestinationWriteFailed", Category.WriteError)
 
 
 def _first_line(e: BaseException) -> str:
@@ -162,7 +162,7 @@ class BlobSink:
             _, uncommitted = marker.get_block_list("uncommitted")
             if not any(b.id == block for b in uncommitted):
                 raise DestinationError(f"The marker written to '{sas.container_url}' could not be read back.",
-                                       "DestinationWriteFailed", "WriteError")
+                                       "DestinationWriteFailed", Category.WriteError)
             next(iter(client.list_blobs(results_per_page=1).by_page()), None)
         except Exception as e:  # noqa: BLE001 - every failure becomes a DestinationError
             raise _translate(e, sas, "write a pre-flight marker") from None
@@ -188,7 +188,7 @@ class BlobSink:
             st = os.stat(local_path)
         except OSError as e:
             raise DestinationError(f"Cannot read staged file '{local_path}': {e.strerror}",
-                                   "StagedFileUnreadable", "ReadError") from None
+                                   "StagedFileUnreadable", Category.ReadError) from None
         plan = self._load_or_make_plan(name, st)
         bs, size = plan["block_size"], st.st_size
         nblocks = (size + bs - 1) // bs
@@ -208,11 +208,11 @@ class BlobSink:
                             stop, stats)
             ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
             blob.commit_block_list(ids, content_settings=ContentSettings(content_type=ctype))
-        except (DestinationError, PipelineStoppedError):
+        except (DestinationError, CollectionStopped):
             raise
         except OSError as e:
             raise DestinationError(f"Cannot read staged file '{local_path}': {e.strerror or e}",
-                                   "StagedFileUnreadable", "ReadError") from None
+                                   "StagedFileUnreadable", Category.ReadError) from None
         except Exception as e:  # noqa: BLE001
             raise _translate(e, sas, f"upload '{name}'") from None
         try:
@@ -272,7 +272,7 @@ class BlobSink:
             data = os.pread(fd, length, i * bs)
             if len(data) != length:
                 raise DestinationError(f"Staged file '{local_path}' changed during upload.",
-                                       "StagedFileChanged", "InvalidData")
+                                       "StagedFileChanged", Category.InvalidData)
             blob.stage_block(ids[i], data, length=length)
             return length
 
@@ -304,7 +304,7 @@ class BlobSink:
                 if error is not None:
                     raise error
                 if stopped.is_set():
-                    raise PipelineStoppedError("The upload was stopped.")
+                    raise CollectionStopped("The upload was stopped.")
         finally:
             os.close(fd)
 
@@ -347,7 +347,7 @@ def download_window(sas_url: str, from_utc: datetime, to_utc: datetime, dest_dir
     """Download the container's blobs whose time lies in [from_utc, to_utc] into dest_dir
     (the time in the blob name when there is one, else its last-modified time). Streams each blob
     to `<name>.partial` then renames it; a file already present with the blob's size is kept.
-    Returns the local paths. Raises DestinationError; PipelineStoppedError when `stop` is set."""
+    Returns the local paths. Raises DestinationError; CollectionStopped when `stop` is set."""
     sas = parse_sas_url(sas_url)
     sas.check("rl")
     dest = Path(dest_dir)
@@ -356,7 +356,7 @@ def download_window(sas_url: str, from_utc: datetime, to_utc: datetime, dest_dir
     try:
         for item in client.list_blobs():
             if stop is not None and stop.is_set():
-                raise PipelineStoppedError("The download was stopped.")
+                raise CollectionStopped("The download was stopped.")
             if item.name.startswith(PREFLIGHT_PREFIX):
                 continue
             t = time_in_name(item.name) or item.last_modified
@@ -375,17 +375,17 @@ def download_window(sas_url: str, from_utc: datetime, to_utc: datetime, dest_dir
             with open(partial, "wb") as f:
                 for chunk in client.get_blob_client(item.name).download_blob(max_concurrency=2).chunks():
                     if stop is not None and stop.is_set():
-                        raise PipelineStoppedError("The download was stopped.")
+                        raise CollectionStopped("The download was stopped.")
                     f.write(chunk)
                     if progress:
                         progress(len(chunk))
             os.replace(partial, target)
             got.append(target)
-    except (DestinationError, PipelineStoppedError):
+    except (DestinationError, CollectionStopped):
         raise
     except OSError as e:
         raise DestinationError(f"Cannot write to '{dest}': {e.strerror or e}", "OutputPathWriteFailed",
-                               "WriteError") from None
+                               Category.WriteError) from None
     except Exception as e:  # noqa: BLE001
         raise _translate(e, sas, "download blobs") from None
     finally:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
+from collector.errors import Category, CollectionStopped
 from collector.sinks.base import DestinationError
 
 _CHUNK = 1 << 20
@@ -41,7 +42,7 @@ class FolderSink:
                 reason = "a file of that name exists"
             raise DestinationError(
                 f"Cannot write to the output path '{self.root}': {reason}", "OutputPathNotWritable",
-                "WriteError") from None
+                Category.WriteError) from None
 
     def open_bundle(self, bundle_name: str) -> str:
         self.bundle = self.root / bundle_name
@@ -65,7 +66,7 @@ class FolderSink:
             if self._limit is not None and relpath.endswith(".zip") and self._written + size > self._limit:
                 raise DestinationError(
                     f"Cannot copy '{relpath}' to '{self.bundle}': There is not enough space on the disk.",
-                    "DestinationFull", "WriteError")
+                    "DestinationFull", Category.WriteError)
             self._written += size
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ class FolderSink:
             with open(local_path, "rb") as src, open(tmp, "wb") as out:
                 while True:
                     if stop is not None and stop.is_set():
-                        raise DestinationError("Delivery stopped.", "DeliveryStopped", "OperationStopped")
+                        raise CollectionStopped("The copy to the folder was stopped.")  # the stop rule: never a failure
                     block = src.read(_CHUNK)
                     if not block:
                         break
@@ -93,7 +94,7 @@ class FolderSink:
             os.replace(tmp, dest)
         except OSError as e:
             raise DestinationError(f"Cannot copy '{relpath}' to '{self.bundle}': {e.strerror or e}",
-                                   "DestinationWriteFailed", "WriteError") from None
+                                   "DestinationWriteFailed", Category.WriteError) from None
         finally:
             if tmp.exists():
                 try:

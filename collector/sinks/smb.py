@@ -28,9 +28,9 @@ import smbclient
 from smbprotocol.exceptions import BadNetworkName, LogonFailure, SMBAuthenticationError, SMBException, SMBOSError
 from smbprotocol.tree import TreeConnect
 
+from collector.errors import Category, CollectionStopped
 from collector.sinks.base import DestinationError
 from collector.sinks.pacing import BandwidthLimiter
-from powershell.pipeline import PipelineStoppedError
 from common.state import atomic_write_json
 
 CHUNK = 4 * 1024 * 1024
@@ -64,14 +64,14 @@ def parse_unc(unc: str, default_port: int = 445) -> UncPath:
     m = re.fullmatch(r"\\\\([^\\@]+)(?:@(?:SSL@)?(\d{1,5}))?\\([^\\]+)((?:\\[^\\]*)*)", text)
     if not m or m.group(3) in (".", ".."):
         raise DestinationError(f"The share path '{unc}' is not a UNC path such as \\\\server\\share\\folder.",
-                               "InvalidSharePath", "InvalidArgument")
+                               "InvalidSharePath", Category.InvalidArgument)
     host, port, share, rest = m.groups()
     folder = "\\".join(p for p in rest.split("\\") if p)
     if any(p == ".." for p in folder.split("\\")):
-        raise DestinationError(f"The share path '{unc}' must not contain '..'.", "InvalidSharePath", "InvalidArgument")
+        raise DestinationError(f"The share path '{unc}' must not contain '..'.", "InvalidSharePath", Category.InvalidArgument)
     port_num = int(port) if port else default_port
     if not 0 < port_num < 65536:
-        raise DestinationError(f"The share path '{unc}' has an invalid port.", "InvalidSharePath", "InvalidArgument")
+        raise DestinationError(f"The share path '{unc}' has an invalid port.", "InvalidSharePath", Category.InvalidArgument)
     return UncPath(host, port_num, share, folder)
 
 
@@ -79,7 +79,7 @@ def credential_parts(credential: Any) -> tuple[str, str]:
     """(user, password) from a psrpcore PSCredential or a (user, password) tuple."""
     if credential is None:
         raise DestinationError("A credential for the share is required (-OutputShareCredential).",
-                               "ShareCredentialMissing", "InvalidArgument")
+                               "ShareCredentialMissing", Category.InvalidArgument)
     if isinstance(credential, (tuple, list)) and len(credential) == 2:
         user, password = credential
     else:
@@ -89,7 +89,7 @@ def credential_parts(credential: Any) -> tuple[str, str]:
         password = password.decrypt()
     if not isinstance(user, str) or not user or not isinstance(password, str):
         raise DestinationError("The share credential must have a user name and a password.",
-                               "ShareCredentialMissing", "InvalidArgument")
+                               "ShareCredentialMissing", Category.InvalidArgument)
     return user, password
 
 
@@ -131,7 +131,7 @@ class SmbSink:
             except BadNetworkName:
                 raise DestinationError(f"The share '{self.unc.share}' does not exist on server "
                                        f"'{self.unc.host}' ({self.unc.display()}).",
-                                       "SharePathNotFound", "ObjectNotFound") from None
+                                       "SharePathNotFound", Category.ObjectNotFound) from None
             except Exception as e:  # noqa: BLE001
                 raise self._error(e, "connect to", self.unc.display()) from None
         self._connected = True
@@ -148,33 +148,33 @@ class SmbSink:
             return e
         if isinstance(e, (LogonFailure, SMBAuthenticationError)):
             return DestinationError(f"The logon to share '{self.unc.display()}' as '{self.user}' failed: "
-                                    "unknown user name or bad password.", "ShareLogonFailure", "AuthenticationError")
+                                    "unknown user name or bad password.", "ShareLogonFailure", Category.AuthenticationError)
         if isinstance(e, SMBOSError):
             status = getattr(e, "ntstatus", None)
             if status in _DENIED or e.errno == 13:
                 return DestinationError(f"Access to '{where}' is denied for '{self.user}' ({action}).",
-                                        "SharePathAccessDenied", "PermissionDenied")
+                                        "SharePathAccessDenied", Category.PermissionDenied)
             if status in _NOT_FOUND or e.errno == 2:
                 return DestinationError(f"The share path '{where}' does not exist ({action}).",
-                                        "SharePathNotFound", "ObjectNotFound")
+                                        "SharePathNotFound", Category.ObjectNotFound)
             if status in (0xC000007F,):  # STATUS_DISK_FULL
                 return DestinationError(f"The share '{self.unc.display()}' is full ({action}).",
-                                        "DestinationFull", "WriteError")
+                                        "DestinationFull", Category.WriteError)
             return DestinationError(f"Cannot {action} '{where}': {self._scrub(e.strerror or str(e))}",
-                                    "ShareWriteFailed", "WriteError")
+                                    "ShareWriteFailed", Category.WriteError)
         if isinstance(e, ValueError) and "Failed to connect" in str(e) or isinstance(e, (ConnectionError, TimeoutError)):
             return DestinationError(f"Cannot reach the share server {self.unc.host}:{self.unc.port}.",
-                                    "DestinationUnreachable", "ConnectionError")
+                                    "DestinationUnreachable", Category.ConnectionError)
         if isinstance(e, (SMBException, OSError)):
             return DestinationError(f"Cannot {action} '{where}': {self._scrub(str(e).splitlines()[0] if str(e) else type(e).__name__)}",
-                                    "ShareWriteFailed", "WriteError")
+                                    "ShareWriteFailed", Category.WriteError)
         return DestinationError(f"Cannot {action} '{where}': {self._scrub(type(e).__name__)}",
-                                "ShareWriteFailed", "WriteError")
+                                "ShareWriteFailed", Category.WriteError)
 
     def _rel(self, relpath: str) -> str:
         rel = str(relpath).replace("/", "\\").strip("\\")
         if any(p == ".." for p in rel.split("\\")):
-            raise DestinationError(f"Invalid file name '{relpath}'.", "InvalidSharePath", "InvalidArgument")
+            raise DestinationError(f"Invalid file name '{relpath}'.", "InvalidSharePath", Category.InvalidArgument)
         return f"{self._bundle}\\{rel}" if self._bundle else rel
 
     def _journal(self, target: str) -> Path | None:
@@ -226,7 +226,7 @@ class SmbSink:
             st = os.stat(local_path)
         except OSError as e:
             raise DestinationError(f"Cannot read staged file '{local_path}': {e.strerror}",
-                                   "StagedFileUnreadable", "ReadError") from None
+                                   "StagedFileUnreadable", Category.ReadError) from None
         fid = f"{st.st_size}:{st.st_mtime_ns}"
         self._connect()
         journal = self._journal(target)
@@ -246,25 +246,25 @@ class SmbSink:
                 dst.seek(offset)
                 while True:
                     if stop is not None and stop.is_set():
-                        raise PipelineStoppedError("The copy to the share was stopped.")
+                        raise CollectionStopped("The copy to the share was stopped.")
                     data = src.read(self.chunk)
                     if not data:
                         break
                     self.limiter.acquire(len(data), stop)
                     if stop is not None and stop.is_set():
-                        raise PipelineStoppedError("The copy to the share was stopped.")
+                        raise CollectionStopped("The copy to the share was stopped.")
                     dst.write(data)
                     stats["bytes_sent"] += len(data)
                     if progress:
                         progress(len(data))
                 dst.truncate(st.st_size)
             self._replace(partial, target)
-        except (DestinationError, PipelineStoppedError):
+        except (DestinationError, CollectionStopped):
             raise
         except Exception as e:  # noqa: BLE001
             if isinstance(e, OSError) and not isinstance(e, SMBOSError) and getattr(e, "filename", None) == str(local_path):
                 raise DestinationError(f"Cannot read staged file '{local_path}': {e.strerror}",
-                                       "StagedFileUnreadable", "ReadError") from None
+                                       "StagedFileUnreadable", Category.ReadError) from None
             raise self._error(e, "copy to", shown) from None
         if journal is not None:
             try:
