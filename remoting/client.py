@@ -263,7 +263,7 @@ class RemoteSession:
                 self._bridge.begin(host, stop_event)
             try:
                 ps = PowerShell(self._pool)
-                _attach(ps, sink, self.computer_name)
+                _attach(ps, sink, self.computer_name, stop_event)
                 build(ps)
                 ps.begin_invoke(input=[wire.to_wire(v) for v in input] if input else None)
                 deadline = None
@@ -332,11 +332,19 @@ def session_of(value: Any) -> RemoteSession | None:
     return getattr(value, "_remote_session", None)
 
 
-def _attach(ps, sink: StreamSink, computer: str) -> None:
-    """Route pypsrp's stream lists into the sink as records arrive."""
+def _attach(ps, sink: StreamSink, computer: str, stop_event: threading.Event | None = None) -> None:
+    """Route pypsrp's stream lists into the sink as records arrive. The PipelineStopped record that
+    comes with the final state of a pipeline we stopped is not shown: Ctrl+C is its own answer, as
+    in Enter-PSSession."""
+
+    def error(r: Any) -> None:
+        if stop_event is not None and stop_event.is_set() and str(getattr(r, "fq_error", "")) == "PipelineStopped":
+            return
+        sink.error(_from_computer(wire.error_from_wire(r), computer))
+
     ps.output = _Forward(lambda o: sink.output(wire.from_wire(o)))
     streams = ps.streams
-    streams.error = _Forward(lambda r: sink.error(_from_computer(wire.error_from_wire(r), computer)))
+    streams.error = _Forward(error)
     streams.warning = _Forward(lambda r: sink.warning(str(r.message or "")))
     streams.verbose = _Forward(lambda r: sink.verbose(str(r.message or "")))
     streams.debug = _Forward(lambda r: sink.debug(str(r.message or "")))
