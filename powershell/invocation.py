@@ -7,15 +7,15 @@ consumes them. Nothing here knows about syntax or about cmdlets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 class _NoValue:
     """Marks a parameter token given without a value (`-Verbose`, or `-FromDate` awaiting the next argument)."""
 
-    _instance = None
+    _instance: ClassVar[_NoValue | None] = None
 
-    def __new__(cls):
+    def __new__(cls) -> _NoValue:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -16,18 +16,11 @@ the first ECHO_CHARS characters, then "... (N characters)". A refused value is n
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from powershell.invocation import NO_VALUE, CommandArgument, CommandCall
-from powershell.objects import (
-    ErrorCategory,
-    ErrorRecord,
-    SourcePosition,
-    error_record,
-    with_position,
-)
+from powershell.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
 
 ECHO_CHARS = 200  # how much of a user's value an error message may quote
 
@@ -39,13 +32,13 @@ _MAX_DEPTH = 8  # nested lists / objects measured this deep; deeper counts as to
 ARGUMENT_EXCEPTION = "System.Management.Automation.PSArgumentException"
 
 
-def shorten(text: Any, limit: int = ECHO_CHARS) -> str:
+def shorten(text: object, limit: int = ECHO_CHARS) -> str:
     """`text` as an error may quote it: whole when short, else its first `limit` characters
     followed by '... (N characters)'."""
-    text = text if isinstance(text, str) else str(text)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text)} characters)"
+    s = text if isinstance(text, str) else str(text)
+    if len(s) <= limit:
+        return s
+    return f"{s[:limit]}... ({len(s)} characters)"
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,7 @@ class Limits:
     max_argument_items: int = DEFAULT_MAX_ARGUMENT_ITEMS
 
     @classmethod
-    def from_env(cls, env: Any) -> Limits:
+    def from_env(cls, env: object) -> Limits:
         """The `limits.*` configuration keys; a missing or unusable value keeps its default."""
         setting = getattr(env, "setting", None)
 
@@ -90,7 +83,7 @@ def check_input(text: str, limits: Limits) -> ErrorRecord | None:
     return None
 
 
-def check_calls_total(calls: Iterable[CommandCall], limits: Limits, input: list[Any] | None = None) -> ErrorRecord | None:
+def check_calls_total(calls: Iterable[CommandCall], limits: Limits, input: Sequence[object] | None = None) -> ErrorRecord | None:
     """InputTooLong when the values of a command-form pipeline (and its pipeline input) together
     hold more characters than limits.max_input_chars."""
     budget = limits.max_input_chars
@@ -109,7 +102,7 @@ def check_calls_total(calls: Iterable[CommandCall], limits: Limits, input: list[
 
 
 def check_arguments(call: CommandCall, limits: Limits, command: str | None = None, text: str | None = None,
-                    input: list[Any] | None = None) -> ErrorRecord | None:
+                    input: Sequence[object] | None = None) -> ErrorRecord | None:
     """ArgumentTooLong for the first argument (or pipeline input) of `call` over a per-value limit."""
     if len(call.name) > limits.max_argument_chars:
         return _argument_error(f"The command name is {len(call.name)} characters long", limits, command, text,
@@ -132,7 +125,7 @@ def check_arguments(call: CommandCall, limits: Limits, command: str | None = Non
     return None
 
 
-def check_value(value: Any, limits: Limits) -> str | None:
+def check_value(value: object, limits: Limits) -> str | None:
     """Why one value breaks a per-value limit ('is N characters long', 'has N elements'), else None."""
     return _too_long(value, limits, 0)
 
@@ -154,17 +147,16 @@ def _argument_error(what: str, limits: Limits, command: str | None, text: str | 
 
 # -- measuring ---------------------------------------------------------------------------------------
 
-def _text_of(value: Any) -> str | None:
-    """The text a scalar value carries (a string, a SecureString's plain text, bytes as text)."""
-    if isinstance(value, str):
+def _text_of(value: object) -> str | bytes | bytearray | None:
+    """The text a scalar value carries (a string, a SecureString's plain text, bytes as they are);
+    only its length is used."""
+    if isinstance(value, (str, bytes, bytearray)):
         return value
-    if isinstance(value, (bytes, bytearray)):
-        return value  # type: ignore[return-value]  # only its length is used
     try:
         from psrpcore.types import PSSecureString
     except ImportError:  # pragma: no cover
-        PSSecureString = ()  # type: ignore[assignment]
-    if PSSecureString and isinstance(value, PSSecureString):
+        return None
+    if isinstance(value, PSSecureString):
         try:
             return value.decrypt()
         except Exception:
@@ -172,20 +164,21 @@ def _text_of(value: Any) -> str | None:
     return None
 
 
-def _children(value: Any) -> list[Any] | None:
+def _children(value: object) -> list[object] | None:
     """The elements of a container value (list, dict keys and values, an object's properties)."""
     if isinstance(value, (list, tuple, set, frozenset)):
         return list(value)
     if isinstance(value, dict):
-        out: list[Any] = []
+        out: list[object] = []
         for k, v in value.items():
             out += [k, v]
         return out
-    props = getattr(getattr(value, "PSObject", None), "extended_properties", None)
+    ps_object = getattr(value, "PSObject", None)
+    props = getattr(ps_object, "extended_properties", None)
     if props is None:
         return None
     out = []
-    for group in (getattr(value.PSObject, "adapted_properties", None) or [], props):
+    for group in (getattr(ps_object, "adapted_properties", None) or [], props):
         for prop in group:
             try:
                 out.append(prop.get_value(value))
@@ -194,7 +187,7 @@ def _children(value: Any) -> list[Any] | None:
     return out
 
 
-def _too_long(value: Any, limits: Limits, depth: int) -> str | None:
+def _too_long(value: object, limits: Limits, depth: int) -> str | None:
     """Why `value` breaks a per-value limit ('is N characters long', 'has N elements'), else None."""
     text = _text_of(value)
     if text is not None:
@@ -214,7 +207,7 @@ def _too_long(value: Any, limits: Limits, depth: int) -> str | None:
     return None
 
 
-def measure(value: Any, budget: int, depth: int = 0) -> int:
+def measure(value: object, budget: int, depth: int = 0) -> int:
     """Characters of text in `value`; stops counting once past `budget`."""
     text = _text_of(value)
     if text is not None:

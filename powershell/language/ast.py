@@ -3,12 +3,18 @@
 Shapes follow PowerShell's System.Management.Automation.Language ASTs closely enough that an
 evaluator (the workstation language mode) and a validator (NoLanguage) can walk them; names are
 ours. `children()` gives the direct sub-nodes so validators can walk any tree generically.
+A sub-node field without a default is always filled by the parser; one that may be absent is
+typed `Node | None`.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any
+from decimal import Decimal
+
+# The value of a number literal: PowerShell's Int32/Int64/UInt*/BigInteger are int, Double is
+# float, Decimal is Decimal.
+NumberValue = int | float | Decimal
 
 
 @dataclass
@@ -52,18 +58,18 @@ class Pipeline(Node):
 @dataclass
 class PipelineChain(Node):
     """`left && right` / `left || right`."""
-    left: Node = None
-    operator: str = "&&"
-    right: Node = None
+    left: Node
+    operator: str
+    right: Node
     background: bool = False
 
 
 @dataclass
 class Assignment(Node):
     """`target op value` where op is '=', '+=', '-=', '*=', '/=', '%='; value is a statement."""
-    target: Node = None
-    operator: str = "="
-    value: Node = None
+    target: Node
+    operator: str
+    value: Node
 
 
 @dataclass
@@ -93,7 +99,7 @@ class Command(Node):
 @dataclass
 class CommandExpression(Node):
     """An expression used as a pipeline element (only the first one may be)."""
-    expression: Node = None
+    expression: Node
     redirections: list[Node] = field(default_factory=list)
 
 
@@ -108,8 +114,8 @@ class CommandParameter(Node):
 @dataclass
 class FileRedirection(Node):
     """`>`, `>>`, `2>`, `*>` ... a file; stream is '*', '1'..'6'."""
-    stream: str = "1"
-    target: Node = None
+    stream: str
+    target: Node
     append: bool = False
 
 
@@ -136,16 +142,16 @@ class ExpandableString(Node):
     and expression nodes (Variable or SubExpression) in source order."""
     value: str = ""
     kind: str = "double"
-    parts: list[Any] = field(default_factory=list)
+    parts: list[str | Node] = field(default_factory=list)
 
-    def children(self):
+    def children(self) -> Iterator[Node]:
         return (p for p in self.parts if isinstance(p, Node))
 
 
 @dataclass
 class Constant(Node):
     """A number: value is int / float / Decimal; type_name is the .NET type PowerShell gives it."""
-    value: Any = None
+    value: NumberValue
     type_name: str = "Int32"
     text: str = ""
 
@@ -172,19 +178,19 @@ class ArrayLiteral(Node):
 @dataclass
 class ArrayExpression(Node):
     """`@( statements )`."""
-    body: ScriptBlock = None
+    body: ScriptBlock
 
 
 @dataclass
 class SubExpression(Node):
     """`$( statements )`."""
-    body: ScriptBlock = None
+    body: ScriptBlock
 
 
 @dataclass
 class Paren(Node):
     """`( pipeline )`."""
-    pipeline: Node = None
+    pipeline: Node
 
 
 @dataclass
@@ -196,7 +202,7 @@ class Hashtable(Node):
 @dataclass
 class ScriptBlockExpression(Node):
     """`{ ... }` used as a value."""
-    body: ScriptBlock = None
+    body: ScriptBlock
     text: str = ""
 
 
@@ -209,23 +215,23 @@ class TypeLiteral(Node):
 @dataclass
 class Convert(Node):
     """`[datetime]"..."`: a cast of `child` to `type_name`."""
-    type_name: str = ""
-    child: Node = None
+    type_name: str
+    child: Node
 
 
 @dataclass
 class Member(Node):
     """`target.name` or `target::name` (static=True); `member` is a StringConstant or an expression."""
-    target: Node = None
-    member: Node = None
+    target: Node
+    member: Node
     static: bool = False
 
 
 @dataclass
 class InvokeMember(Node):
     """`target.Name(args)` / `[type]::Name(args)`."""
-    target: Node = None
-    member: Node = None
+    target: Node
+    member: Node
     arguments: list[Node] = field(default_factory=list)
     static: bool = False
 
@@ -233,21 +239,21 @@ class InvokeMember(Node):
 @dataclass
 class Index(Node):
     """`target[index]`."""
-    target: Node = None
-    index: Node = None
+    target: Node
+    index: Node
 
 
 @dataclass
 class Binary(Node):
     """`left op right`; op lower-case ('-eq', '+', '..', '-f', '-and', ...)."""
-    operator: str = ""
-    left: Node = None
-    right: Node = None
+    operator: str
+    left: Node
+    right: Node
 
 
 @dataclass
 class Unary(Node):
     """`op child`: '-not', '!', '-', '+', ',', '-bnot', '-split', '-join', '++', '--'."""
-    operator: str = ""
-    child: Node = None
+    operator: str
+    child: Node
     postfix: bool = False

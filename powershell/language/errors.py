@@ -6,7 +6,7 @@ match on, so they are reproduced exactly.
 from __future__ import annotations
 
 from powershell.limits import shorten
-from powershell.objects import ErrorCategory, SourcePosition, error_record, with_position
+from powershell.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
 
 # PowerShell's message texts, keyed by ErrorId. '{0}' is filled by the caller.
 MESSAGES: dict[str, str] = {
@@ -69,10 +69,11 @@ MESSAGES: dict[str, str] = {
 
 
 class ParseError(Exception):
-    """A parse error: PowerShell's ErrorId, message, and where in `text` it points ([offset, end))."""
+    """A parse error: PowerShell's ErrorId, message, and where in `text` it points ([offset, end)).
+    `hint` may carry one extra line of advice (ours, not PowerShell's), e.g. to quote a SAS URL."""
 
     def __init__(self, error_id: str, text: str, offset: int, end: int | None = None,
-                 *args: object, message: str | None = None):
+                 *args: object, message: str | None = None) -> None:
         if message is None:
             template = MESSAGES.get(error_id, error_id)
             # the arguments are the user's tokens: quoted as powershell.limits.shorten cuts them
@@ -83,12 +84,13 @@ class ParseError(Exception):
         self.text = text
         self.offset = max(0, min(offset, len(text)))
         self.end = self.offset if end is None else max(self.offset, min(end, len(text)))
+        self.hint: str | None = None
 
     @property
     def position(self) -> SourcePosition:
         return SourcePosition(self.text, self.offset, self.end)
 
-    def to_error_record(self):
+    def to_error_record(self) -> ErrorRecord:
         """The record PowerShell writes for a parse failure (ParseException, ParserError)."""
         record = error_record(
             self.message,
@@ -108,7 +110,7 @@ class ScriptsNotAllowedError(ParseError):
     line of advice (ours, not PowerShell's), e.g. for date arithmetic typed at the PEP prompt."""
 
     def __init__(self, text: str, offset: int, end: int | None = None, hint: str | None = None,
-                 construct: str | None = None):
+                 construct: str | None = None) -> None:
         super().__init__("ScriptsNotAllowed", text, offset, end)
         self.hint = hint
         self.construct = construct  # what was refused, for logs and tests (e.g. "variable")

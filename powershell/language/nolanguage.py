@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from powershell.invocation import NO_VALUE, CommandArgument, CommandCall
 from powershell.limits import shorten
@@ -21,7 +20,10 @@ from . import ast as A
 from .errors import ParseError, ScriptsNotAllowedError
 from .parser import parse
 
-_CONSTANT_VARIABLES = {"true": True, "false": False, "null": None}
+# What a NoLanguage argument can be: a constant, or an array `a,b,c` of them.
+ConstantValue = str | int | float | Decimal | bool | None | list["ConstantValue"]
+
+_CONSTANT_VARIABLES: dict[str, ConstantValue] = {"true": True, "false": False, "null": None}
 _DATE_PATTERN = re.compile(
     r"get-date|\[\s*(system\.)?datetime(offset)?\s*\]|\.\s*add(days|hours|minutes|seconds|months|years|"
     r"milliseconds|ticks)\s*\(|\.\s*to(universal|local)time\s*\(|::\s*(utc)?now\b|::\s*today\b",
@@ -60,7 +62,7 @@ _SAS_HINTS = re.compile(r"[?&](sv|sig|se|sp|sr)=", re.IGNORECASE)
 
 
 class _Checker:
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
         self.text = text
         self.parameter: str | None = None  # the parameter whose value is being checked, for the hint
 
@@ -126,14 +128,13 @@ class _Checker:
                 self.parameter = None
         return CommandCall(name.value, arguments, element.start, element.end)
 
-    def value(self, node: A.Node) -> Any:
+    def value(self, node: A.Node) -> ConstantValue:
         if isinstance(node, A.StringConstant):
             if node.kind == "verbatim":
                 raise self.refuse(node, "stop-parsing token --%")
             return node.value
         if isinstance(node, A.Constant):
-            value = node.value
-            return value if isinstance(value, (int, float, Decimal)) else value
+            return node.value
         if isinstance(node, A.Variable):
             key = node.name.lower()
             if node.scope is None and not node.splatted and key in _CONSTANT_VARIABLES:

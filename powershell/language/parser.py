@@ -6,6 +6,9 @@ PowerShell we stop at the first error: a front end only needs one record.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NoReturn, ParamSpec, TypeVar
+
 from . import ast as A
 from .errors import ParseError
 from .tokenizer import COMMAND, EXPRESSION, Lexer, Token, is_ident
@@ -30,6 +33,9 @@ STATEMENT_END = {"semi", "newline", "rparen", "rcurly", "eof"}
 _QUOTE_KIND = {"'": "single", '"': "double", "@'": "here-single", '@"': "here-double", None: "bare"}
 VERBATIM = "--%"
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
 
 class Parser:
     def __init__(self, text: str, start: int = 0, limit: int | None = None, depth: int = 0):
@@ -49,7 +55,7 @@ class Parser:
         self.seen[t.start] = t
         return t
 
-    def fail(self, error_id: str, start: int, end: int | None = None, *args: object):
+    def fail(self, error_id: str, start: int, end: int | None = None, *args: object) -> NoReturn:
         raise ParseError(error_id, self.text, start, end, *args)
 
     def skip_newlines(self) -> None:
@@ -144,12 +150,12 @@ class Parser:
         block = A.ScriptBlock(lcurly.end, t.start, body)
         return A.ScriptBlockExpression(lcurly.start, t.end, block, self.text[lcurly.start:t.end])
 
-    def nested(self, fn, *args):
+    def nested(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         self.depth += 1
         if self.depth > 200:
             self.fail("ScriptTooComplex", self.pos)
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         finally:
             self.depth -= 1
 
@@ -167,10 +173,11 @@ class Parser:
                 if value is None:
                     self.fail("ExpectedValueExpression", t.end, t.end, t.text)
                 return A.Assignment(expr.start, value.end, expr, t.value, value)
-        left = self.pipeline(expr)
-        if left is None:
+        first = self.pipeline(expr)
+        if first is None:
             self.pos = start
             return None
+        left: A.Pipeline | A.PipelineChain = first
         while True:
             t = self.peek()
             if t.kind in ("andand", "oror"):
@@ -219,7 +226,7 @@ class Parser:
                     self.fail("ExpressionsMustBeFirstInPipeline", expr.start, expr.end)
                 redirs = self.redirections()
                 end = redirs[-1].end if redirs else expr.end
-                element = A.CommandExpression(expr.start, end, expr, redirs)
+                element: A.Node | None = A.CommandExpression(expr.start, end, expr, redirs)
             else:
                 element = self.command()
             if element is not None:
@@ -252,14 +259,14 @@ class Parser:
         return A.Pipeline(elements[0].start, elements[-1].end, elements)
 
     def redirections(self) -> list[A.Node]:
-        out = []
+        out: list[A.Node] = []
         while self.peek().kind in ("redirection", "redirect_in"):
             out.append(self.redirection(self.next()))
         return out
 
     def redirection(self, t: Token) -> A.Node:
-        if t.kind == "redirection" and "merge" in t.extra:
-            to = t.extra["merge"]
+        if t.kind == "redirection" and t.merge:
+            to = t.merge
             if to != "1" or t.value == to:
                 self.fail("RedirectionNotSupported", t.start, t.end, t.text)
             return A.MergingRedirection(t.start, t.end, t.value, to)
@@ -271,7 +278,7 @@ class Parser:
             self.fail("MissingFileSpecification", t.end, t.end)
         if t.kind == "redirect_in":
             self.fail("RedirectionNotSupported", t.start, t.end, t.text)
-        return A.FileRedirection(t.start, target.end, t.value, target, t.extra.get("append", False))
+        return A.FileRedirection(t.start, target.end, t.value, target, t.append)
 
     def command(self) -> A.Command | None:
         start = self.pos
@@ -340,7 +347,10 @@ class Parser:
             if k in ("splat", "variable", "number", "string", "lparen", "dollarparen", "atparen",
                      "atcurly", "lcurly"):
                 self.pos = t.start
-                node = self.nested(self.primary, True, t)
+                primary = self.nested(self.primary, True, t)
+                if primary is None:  # cannot happen for these kinds; keep the loop safe
+                    self.fail("UnexpectedToken", t.start, t.end, t.text)
+                node: A.Node = primary
             elif k == "generic":
                 if t.value.lower() == VERBATIM and not name and not file and t.text == VERBATIM:
                     return self.verbatim(t)
@@ -390,7 +400,7 @@ class Parser:
             t = self.peek(EXPRESSION)
             op = t.value if t.kind == "op" else (".." if t.kind == "dotdot" else None)
             prec = _PREC.get(op) if op else None
-            if prec is None or prec < min_prec:
+            if op is None or prec is None or prec < min_prec:
                 return left
             self.next(EXPRESSION)
             self.skip_newlines()
@@ -440,10 +450,13 @@ class Parser:
         caller already scanned it in command mode (`-5` is a number there, not minus five)."""
         t = token if token is not None else self.peek(EXPRESSION)
         k = t.kind
+        node: A.Node
         if k == "number":
+            if t.number is None or t.type_name is None:  # the lexer gives every number token both
+                self.fail("BadNumericConstant", t.start, t.end, t.text)
             self.pos = t.end
             self.seen[t.start] = t
-            node = A.Constant(t.start, t.end, t.value, t.type_name, t.text)
+            node = A.Constant(t.start, t.end, t.number, t.type_name, t.text)
         elif k == "string":
             self.next(EXPRESSION)
             kind = _QUOTE_KIND[t.quote]
@@ -456,10 +469,9 @@ class Parser:
             node = self.variable(t)
         elif k == "splat":
             if not command_arg:
-                self.fail("SplattingNotPermitted", t.start, t.end, t.value["name"])
+                self.fail("SplattingNotPermitted", t.start, t.end, self.variable(t).name)
             self.next(EXPRESSION)
-            node = self.variable(t, splatted=True)
-            return node
+            return self.variable(t, splatted=True)
         elif k == "lparen":
             node = self.paren()
         elif k in ("dollarparen", "atparen"):
@@ -484,12 +496,14 @@ class Parser:
         return self.postfix(node)
 
     def variable(self, t: Token, splatted: bool = False) -> A.Variable:
-        v = t.value
-        return A.Variable(t.start, t.end, v["name"], v["scope"], v["braced"], splatted)
+        v = t.variable
+        if v is None:  # the lexer names every variable and splat token
+            self.fail("InvalidVariableReference", t.start, t.end)
+        return A.Variable(t.start, t.end, v.name, v.scope, v.braced, splatted)
 
     def expandable(self, t: Token, kind: str) -> A.ExpandableString:
-        parts: list = []
-        for p in t.parts:
+        parts: list[str | A.Node] = []
+        for p in t.parts or ():
             if isinstance(p, str):
                 parts.append(p)
             elif p[0] == "var":
@@ -629,7 +643,10 @@ class Parser:
             t = self.peek(EXPRESSION)
             if t.start != i or t.kind not in ("string", "variable", "lparen", "dollarparen"):
                 self.fail("MissingPropertyName", i, i)
-            name = self.nested(self.primary, False)
+            primary = self.nested(self.primary, False)
+            if primary is None:  # cannot happen for these kinds
+                self.fail("MissingPropertyName", i, i)
+            name = primary
         if self.adjacent() == "(":
             self.next(EXPRESSION)
             args: list[A.Node] = []

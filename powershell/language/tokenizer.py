@@ -7,10 +7,11 @@ parser asks for one token at a time with a mode; `Lexer.scan` never looks furthe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
+from .ast import NumberValue
 from .errors import ParseError
 
 COMMAND = "command"
@@ -70,28 +71,50 @@ def is_var_char(c: str) -> bool:
     return c != "" and (c.isalnum() or c in "_?")
 
 
+# An expansion inside an expandable string: ('var' | 'sub', start, end) in the source text.
+Span = tuple[str, int, int]
+# One part of an expandable string: literal text, or a span to expand.
+Part = str | Span
+# What a number literal holds once scanned: (value, .NET type name), or None when it does not fit.
+NumberResult = tuple[NumberValue, str] | None
+
+
+@dataclass(frozen=True)
+class VariableName:
+    """The name of a `$variable` / `@splat` token: `scope` lower-case (None if none)."""
+
+    name: str
+    scope: str | None
+    braced: bool
+
+
 @dataclass
 class Token:
     """One token. `kind` is one of: eof newline semi comma pipe oror amp andand lparen rparen lcurly
     rcurly lbracket rbracket dollarparen atparen atcurly dot dotdot coloncolon op parameter number
     string variable splat generic ident redirection redirect_in minusminus.
-    For strings `value` is the processed text, `quote` the quoting and `parts` the expansion parts
-    (literal str and ('var'|'sub', start, end) spans) when the string expands."""
+    `value` is the token's text payload: a string's processed text (then `quote` is the quoting and
+    `parts` the expansion parts when the string expands), a bare word, an operator, a parameter
+    name, a redirection's stream. A number carries `number` and `type_name`, a variable or splat
+    `variable`; a redirection `append` (`>>`) or `merge` (the stream of `2>&1`)."""
 
     kind: str
     start: int
     end: int
     text: str
-    value: Any = None
+    value: str = ""
     quote: str | None = None
-    parts: list[Any] | None = None
+    parts: list[Part] | None = None
     colon: bool = False          # parameter written -Name:
+    number: NumberValue | None = None
     type_name: str | None = None  # numbers
-    extra: dict = field(default_factory=dict)
+    variable: VariableName | None = None
+    append: bool = False
+    merge: str = ""
 
     @property
     def expandable(self) -> bool:
-        return bool(self.parts) and any(not isinstance(p, str) for p in self.parts)
+        return self.parts is not None and any(not isinstance(p, str) for p in self.parts)
 
 
 class Lexer:
@@ -106,8 +129,8 @@ class Lexer:
     def error(self, error_id: str, offset: int, end: int | None = None, *args: object) -> ParseError:
         return ParseError(error_id, self.text, offset, end, *args)
 
-    def tok(self, kind: str, start: int, end: int, **kw: Any) -> Token:
-        return Token(kind, start, end, self.text[start:end], **kw)
+    def tok(self, kind: str, start: int, end: int, value: str = "") -> Token:
+        return Token(kind, start, end, self.text[start:end], value)
 
     def skip_trivia(self, i: int) -> int:
         """Skip whitespace, line continuations and comments (not newlines)."""
@@ -253,7 +276,9 @@ class Lexer:
         elif cmd and self.ch(j) != "" and self.ch(j) in SQUOTES + DQUOTES + "$`":
             # `-a"b"` is one bare word in command mode, not a parameter
             return self.generic(i, i)
-        return self.tok("parameter", i, end, value=name, colon=colon)
+        t = self.tok("parameter", i, end, value=name)
+        t.colon = colon
+        return t
 
     def redirection(self, i: int, stream: str, gt: int) -> Token:
         j = gt + 1
@@ -262,8 +287,12 @@ class Lexer:
             append = True
             j += 1
         elif self.ch(j) == "&" and self.ch(j + 1) in ("1", "2") and self.ch(j + 1) != "":
-            return self.tok("redirection", i, j + 2, value=stream, extra={"merge": self.ch(j + 1)})
-        return self.tok("redirection", i, j, value=stream, extra={"append": append})
+            t = self.tok("redirection", i, j + 2, value=stream)
+            t.merge = self.ch(j + 1)
+            return t
+        t = self.tok("redirection", i, j, value=stream)
+        t.append = append
+        return t
 
     # ----- numbers --------------------------------------------------------------------------------
     def number(self, i: int, cmd: bool) -> Token:
@@ -276,8 +305,9 @@ class Lexer:
             if cmd:
                 return self.generic(i, i)
             raise self.error("BadNumericConstant", i, j, self.text[i:j])
-        val, type_name = value
-        return self.tok("number", i, j, value=val, type_name=type_name)
+        t = self.tok("number", i, j)
+        t.number, t.type_name = value
+        return t
 
     # ----- strings --------------------------------------------------------------------------------
     def single_quoted(self, i: int) -> Token:
@@ -292,26 +322,31 @@ class Lexer:
                     out.append(c)
                     j += 2
                     continue
-                return self.tok("string", i, j + 1, value="".join(out), quote="'")
+                t = self.tok("string", i, j + 1, value="".join(out))
+                t.quote = "'"
+                return t
             out.append(c)
             j += 1
 
     def double_quoted(self, i: int) -> Token:
-        parts: list[Any] = []
+        parts: list[Part] = []
         j = self.expandable_body(i + 1, parts, terminator=DQUOTES, start=i, here=False)
         return self.make_string(i, j, parts, '"')
 
-    def make_string(self, i: int, j: int, parts: list[Any], quote: str) -> Token:
+    def make_string(self, i: int, j: int, parts: list[Part], quote: str | None) -> Token:
         value = "".join(p if isinstance(p, str) else self.text[p[1]:p[2]] for p in parts)
-        merged: list[Any] = []
+        merged: list[Part] = []
         for p in parts:
-            if isinstance(p, str) and merged and isinstance(merged[-1], str):
-                merged[-1] += p
+            last = merged[-1] if merged else None
+            if isinstance(p, str) and isinstance(last, str):
+                merged[-1] = last + p
             else:
                 merged.append(p)
-        return self.tok("string", i, j, value=value, quote=quote, parts=merged)
+        t = self.tok("string", i, j, value=value)
+        t.quote, t.parts = quote, merged
+        return t
 
-    def expandable_body(self, j: int, parts: list[Any], terminator: str, start: int, here: bool) -> int:
+    def expandable_body(self, j: int, parts: list[Part], terminator: str, start: int, here: bool) -> int:
         """Scan a double-quoted body from j; return the index after the closing quote."""
         while True:
             c = self.ch(j)
@@ -336,15 +371,15 @@ class Lexer:
                 j = self.backtick(j, parts)
                 continue
             if c == "$":
-                k = self.dollar_in_string(j)
-                if k is not None:
-                    parts.append(k)
-                    j = k[2]
+                span = self.dollar_in_string(j)
+                if span is not None:
+                    parts.append(span)
+                    j = span[2]
                     continue
             parts.append(c)
             j += 1
 
-    def backtick(self, j: int, parts: list[Any]) -> int:
+    def backtick(self, j: int, parts: list[Part]) -> int:
         n = self.ch(j + 1)
         if n == "":
             parts.append("`")
@@ -378,7 +413,7 @@ class Lexer:
         parts.append(n)
         return j + 2
 
-    def dollar_in_string(self, j: int) -> tuple[str, int, int] | None:
+    def dollar_in_string(self, j: int) -> Span | None:
         """A `$...` expansion inside an expandable string: ('var'|'sub', start, end) or None."""
         n = self.ch(j + 1)
         if n == "(":
@@ -431,7 +466,8 @@ class Lexer:
                 k += 1
         return k
 
-    def here_string(self, i: int, quote: str) -> Token:
+    def here_string(self, i: int, quote: str) -> Token | None:
+        """A here-string from its `@'` / `@"` at i; None when the header is not one."""
         k = i + 2
         while is_space(self.ch(k)):
             k += 1
@@ -443,22 +479,27 @@ class Lexer:
             while True:
                 # the footer must start a line: newline then '@ ; an empty body is allowed
                 if j == k and self.ch(j) in SQUOTES and self.ch(j + 1) == "@":
-                    return self.tok("string", i, j + 2, value="", quote="@'")
+                    return self.here_single(i, j + 2, "")
                 c = self.ch(j)
                 if c == "":
                     raise self.error("TerminatorExpectedAtEndOfString", i, self.limit, "'@")
                 if c in NEWLINES:
                     m = j + (2 if self.text[j:j + 2] == "\r\n" else 1)
                     if self.ch(m) in SQUOTES and self.ch(m + 1) == "@" and self.ch(m) != "":
-                        return self.tok("string", i, m + 2, value=self.text[k:j], quote="@'")
+                        return self.here_single(i, m + 2, self.text[k:j])
                     j = m
                     continue
                 j += 1
-        parts: list[Any] = []
+        parts: list[Part] = []
         if self.ch(k) in DQUOTES and self.ch(k + 1) == "@" and self.ch(k) != "":
             return self.make_string(i, k + 2, parts, '@"')
         end = self.expandable_body(k, parts, terminator="", start=i, here=True)
         return self.make_string(i, end, parts, '@"')
+
+    def here_single(self, i: int, end: int, value: str) -> Token:
+        t = self.tok("string", i, end, value=value)
+        t.quote = "@'"
+        return t
 
     # ----- @ and $ --------------------------------------------------------------------------------
     def at(self, i: int, cmd: bool) -> Token:
@@ -507,14 +548,15 @@ class Lexer:
             head, _, tail = name.partition(":")
             if head and tail:
                 scope, name = head.lower(), tail
-        return self.tok("splat" if splat else "variable", i, end,
-                        value={"name": name, "scope": scope, "braced": braced})
+        t = self.tok("splat" if splat else "variable", i, end)
+        t.variable = VariableName(name, scope, braced)
+        return t
 
     # ----- bare words -----------------------------------------------------------------------------
     def generic(self, i: int, j: int) -> Token:
         """A bare word from i: runs to a token-ending character; quotes and `$` inside are part of it
         (`a"b c"` is one word `ab c`) and make it expandable."""
-        parts: list[Any] = []
+        parts: list[Part] = []
         k = j
         while True:
             c = self.ch(k)
@@ -533,7 +575,7 @@ class Lexer:
                 k = t.end
                 continue
             if c in DQUOTES:
-                sub: list[Any] = []
+                sub: list[Part] = []
                 k = self.expandable_body(k + 1, sub, terminator=DQUOTES, start=k, here=False)
                 parts.extend(sub)
                 continue
@@ -567,7 +609,7 @@ def _unescape_braced(raw: str) -> str:
 
 # ----- number literals ----------------------------------------------------------------------------
 
-def scan_number(text: str, i: int, limit: int):
+def scan_number(text: str, i: int, limit: int) -> tuple[int, tuple[str, Callable[[], NumberResult]] | None]:
     """Scan a number literal at i. Returns (end, parsed) where parsed is None when the characters
     are not a number, else (digits, value_fn) and value_fn() gives (value, type_name) or None when
     the value does not fit (BadNumericConstant)."""
@@ -621,7 +663,7 @@ def scan_number(text: str, i: int, limit: int):
         mult = _MULTIPLIERS[low]
         k += 2
 
-    def value():
+    def value() -> NumberResult:
         return _number_value(sign, digits, hexa, real, suffix, mult)
 
     return k, (digits, value)
@@ -631,7 +673,7 @@ def _fits(v: int, bounds: tuple[int, int]) -> bool:
     return bounds[0] <= v <= bounds[1]
 
 
-def _number_value(sign: str, digits: str, hexa: bool, real: bool, suffix: str, mult: int):
+def _number_value(sign: str, digits: str, hexa: bool, real: bool, suffix: str, mult: int) -> NumberResult:
     neg = sign == "-"
     if real:
         if suffix == "d":
@@ -641,11 +683,11 @@ def _number_value(sign: str, digits: str, hexa: bool, real: bool, suffix: str, m
                 return None
             d = -d if neg else d
             return (d, "Decimal") if abs(d) <= _DECIMAL_MAX else None
-        v = float(digits) * mult
-        v = -v if neg else v
+        f = float(digits) * mult
+        f = -f if neg else f
         if suffix == "":
-            return v, "Double"
-        return _typed_int(int(v), suffix)
+            return f, "Double"
+        return _typed_int(int(f), suffix)
     if hexa:
         n = int(digits, 16)
         length = len(digits)
@@ -676,7 +718,7 @@ def _number_value(sign: str, digits: str, hexa: bool, real: bool, suffix: str, m
     return _typed_int(v, suffix)
 
 
-def _typed_int(v: int, suffix: str):
+def _typed_int(v: int, suffix: str) -> NumberResult:
     ranges = {"y": ("SByte", -128, 127), "uy": ("Byte", 0, 255), "s": ("Int16", -32768, 32767),
               "us": ("UInt16", 0, 65535), "l": ("Int64",) + _INT64, "ul": ("UInt64", 0, (1 << 64) - 1)}
     if suffix == "n":
