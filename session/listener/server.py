@@ -243,12 +243,8 @@ def serve(env: Any, listen: str = "127.0.0.1:5985", https: bool = False, auth: I
 
     async def main() -> None:
         await listener.start(host, port)
-        print(f"Listening on {listener.url} (configuration PrivilegedEndpoint; auth: "
-              f"{', '.join(sorted(listener.auth if https else listener.auth - {'basic'}))})\n"
-              f"Log: {log_path}", file=out, flush=True)
-        if listener.generated_password:
-            print(f"Created account {listener.accounts.netbios}\\CloudAdmin with password: {listener.generated_password}\n"
-                  f"(shown once; set PEP_ADMIN_PASSWORD or --admin-password-file to choose it)", file=out, flush=True)
+        # SIGINT/SIGTERM stop the listener cleanly from the moment it listens (before "Listening on" is
+        # printed: whoever waits for that line may send SIGTERM at once)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -256,6 +252,12 @@ def serve(env: Any, listen: str = "127.0.0.1:5985", https: bool = False, auth: I
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
+        print(f"Listening on {listener.url} (configuration PrivilegedEndpoint; auth: "
+              f"{', '.join(sorted(listener.auth if https else listener.auth - {'basic'}))})\n"
+              f"Log: {log_path}", file=out, flush=True)
+        if listener.generated_password:
+            print(f"Created account {listener.accounts.netbios}\\CloudAdmin with password: {listener.generated_password}\n"
+                  f"(shown once; set PEP_ADMIN_PASSWORD or --admin-password-file to choose it)", file=out, flush=True)
         await stop.wait()
         await listener.stop()
 
