@@ -98,6 +98,8 @@ def test_ctrl_c_leaves_partial_manifest_and_frees_the_lock(stamp, tmp_path):
     m = manifest(bundle_dir(tmp_path / "o"))
     assert m["status"] == "stopped"
     assert any(h["status"] == "stopped" for r in m["roles"].values() for h in r["hosts"].values())
+    assert len(sink.warnings) <= 3, sink.warnings  # a stop says little: the manifest has the detail
+    assert any(str(i).startswith("Log collection stopped: collected") for i in sink.informations)
     assert not (tmp_path / "st" / "collector" / "locks" / "azs.lock").exists()
 
 
@@ -243,3 +245,24 @@ def test_two_processes_starting_at_once_never_both_collect(tmp_path):
         p.join(30)
     assert all(p.exitcode == 0 for p in procs)
     assert overlaps.value == 0
+
+
+def test_verbose_says_crash_dumps_are_left_out_not_outside_the_window(stamp, tmp_path):
+    """Without IncludeDumpFile a .dmp is left out for that reason, not counted as outside the window."""
+    from collector.stampgen import load_truth
+
+    dumps: dict[tuple[str, str], int] = {}
+    for e in load_truth(stamp):
+        if e["kind"] == "dmp" and e["role"]:
+            dumps[(e["role"], e["host"])] = dumps.get((e["role"], e["host"]), 0) + 1
+    (role, host), count = sorted(dumps.items())[0]
+    w = window(20, 0)
+    _, sink = run(stamp, tmp_path / "st", tmp_path / "o", w, roles=[role], nodes=[host])
+    h = manifest(bundle_dir(tmp_path / "o"))["roles"][role]["hosts"][host]
+    assert h["skipped_dump_files"] == count
+    (line,) = [v for v in sink.verboses if v.startswith(f"{role} on {host}:")]
+    assert f"{count} crash dump(s) left out (-IncludeDumpFile not given)" in line, line
+    _, sink = run(stamp, tmp_path / "st2", tmp_path / "o2", w, roles=[role], nodes=[host], include_dumps=True)
+    h2 = manifest(bundle_dir(tmp_path / "o2"))["roles"][role]["hosts"][host]
+    assert h2["skipped_dump_files"] == 0 and h2["skipped_outside_window"] >= h["skipped_outside_window"]
+    assert not [v for v in sink.verboses if "crash dump" in v]
