@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from powershell.pipeline import CommandContext
 
 # PowerShell type names the binder converts to, with the Python value they become.
 TYPES = {
@@ -131,11 +134,10 @@ class Cmdlet:
     aliases: ClassVar[tuple[str, ...]] = ()   # command aliases (e.g. "gcm" for Get-Command)
     accepts_pipeline_input: ClassVar[bool] = False
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list[Any] | None = None) -> None:
-        """Do the work. `ctx` is a powershell.pipeline.CommandContext; `params` maps each bound parameter's
-        real name (not the prefix typed) to its converted value; common parameters are not included
-        (they are applied to ctx). `input` is the previous pipeline element's output, or None when
-        this command is first."""
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list[Any] | None = None) -> None:
+        """Do the work in `ctx`; `params` maps each bound parameter's real name (not the prefix
+        typed) to its converted value; common parameters are not included (they are applied to
+        ctx). `input` is the previous pipeline element's output, or None when this command is first."""
         raise NotImplementedError
 
     # -- derived metadata ------------------------------------------------------------------

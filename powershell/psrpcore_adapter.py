@@ -11,10 +11,18 @@ tests/test_library_adapters.py fails loudly if a new psrpcore changes any of the
 """
 from __future__ import annotations
 
-from typing import Any
+from psrpcore import (
+    GetAvailableRunspacesEvent,
+    ResetRunspaceStateEvent,
+    ServerPipeline,
+    ServerRunspacePool,
+    SetMaxRunspacesEvent,
+    SetMinRunspacesEvent,
+)
+from psrpcore.types import ErrorRecord, PSInvocationState, PSObject
 
-from psrpcore import ServerRunspacePool
-from psrpcore.types import PSInvocationState, PSObject
+# The pool messages that carry a host call id.
+_CiEvent = SetMaxRunspacesEvent | SetMinRunspacesEvent | GetAvailableRunspacesEvent | ResetRunspaceStateEvent
 
 
 def explicit_to_string(obj: PSObject) -> str | None:
@@ -22,7 +30,7 @@ def explicit_to_string(obj: PSObject) -> str | None:
     return getattr(obj.PSObject, "_to_string", None)
 
 
-def fail_pipeline(pipeline: Any, error: Any) -> None:
+def fail_pipeline(pipeline: ServerPipeline, error: ErrorRecord) -> None:
     """End a psrpcore ServerPipeline in the Failed state with `error` (an ErrorRecord) as its reason."""
     pipeline._change_state(PSInvocationState.Failed, error)
 
@@ -31,25 +39,25 @@ class CiTolerantPool(ServerRunspacePool):
     """psrpcore's server pool, tolerant of pypsrp spelling the call id `CI`."""
 
     @staticmethod
-    def _fix_ci(event: Any) -> None:
-        obj = event._ps_object
+    def _fix_ci(event: _CiEvent) -> None:
+        obj: PSObject = event._ps_object
         if getattr(obj, "ci", None) is None:
             for prop in obj.PSObject.extended_properties:
                 if prop.name.lower() == "ci":
                     obj.ci = obj[prop.name]
 
-    def _process_SetMaxRunspaces(self, event: Any) -> None:
+    def _process_SetMaxRunspaces(self, event: SetMaxRunspacesEvent) -> None:
         self._fix_ci(event)
         super()._process_SetMaxRunspaces(event)
 
-    def _process_SetMinRunspaces(self, event: Any) -> None:
+    def _process_SetMinRunspaces(self, event: SetMinRunspacesEvent) -> None:
         self._fix_ci(event)
         super()._process_SetMinRunspaces(event)
 
-    def _process_GetAvailableRunspaces(self, event: Any) -> None:
+    def _process_GetAvailableRunspaces(self, event: GetAvailableRunspacesEvent) -> None:
         self._fix_ci(event)
         super()._process_GetAvailableRunspaces(event)
 
-    def _process_ResetRunspaceState(self, event: Any) -> None:
+    def _process_ResetRunspaceState(self, event: ResetRunspaceStateEvent) -> None:
         self._fix_ci(event)
         super()._process_ResetRunspaceState(event)

@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from powershell.binding.conversion import convert_value, ps_text, ps_type_name
+from powershell.binding.conversion import convert_value, ps_text
 from powershell.binding.errors import ParameterBindingError
 from powershell.binding.validation import validate_value
 from powershell.commands import COMMON_PARAMETER_NAMES, TYPES, Cmdlet, Parameter
 from powershell.invocation import NO_VALUE, CommandArgument
-from powershell.pipeline import PromptField
+from powershell.objects import ps_type_name
+from powershell.pipeline import HostUI, PromptField
 
 ALL_SETS = "__AllParameterSets"
 
@@ -43,7 +44,7 @@ class _Named:
     value_arg: CommandArgument
 
 
-def bind(cmdlet_cls: type[Cmdlet], arguments: list[CommandArgument], host: Any = None, *,
+def bind(cmdlet_cls: type[Cmdlet], arguments: list[CommandArgument], host: HostUI | None = None, *,
          expect_input: bool = False) -> BindingResult:
     """Bind `arguments` to `cmdlet_cls`'s signature. `host` (a HostUI) answers prompts for missing
     mandatory parameters and credential passwords; without it those fail. `expect_input` says
@@ -81,16 +82,18 @@ def _resolve(cls: type[Cmdlet], arguments: list[CommandArgument]) -> tuple[list[
     while i < len(arguments):
         arg = arguments[i]
         i += 1
-        if arg.is_parameter and (only_positional or arg.parameter == ""):
+        typed = arg.parameter
+        if typed is not None and (only_positional or typed == ""):
             # after `--`, or a lone `-`: the text is an ordinary argument
             arg = CommandArgument(value=_as_value(arg), text=arg.text, start=arg.start, end=arg.end)
-        if not arg.is_parameter:
+            typed = None
+        if typed is None:
             positional.append(arg)
             continue
-        if arg.parameter == "-" and arg.value is NO_VALUE:
+        if typed == "-" and arg.value is NO_VALUE:
             only_positional = True  # `--`: everything after it is positional
             continue
-        p = match_parameter(cls, arg.parameter, arg)
+        p = match_parameter(cls, typed, arg)
         if arg.value is not NO_VALUE or arg.colon:
             named.append(_Named(p, None if arg.value is NO_VALUE else arg.value, arg, arg))
         elif p.is_switch:
@@ -152,7 +155,7 @@ def match_parameter(cls: type[Cmdlet], typed: str, arg: CommandArgument | None =
 
 # -- 2. values -----------------------------------------------------------------------------------
 
-def _coerce(value: Any, p: Parameter, at: CommandArgument | None, host: Any) -> Any:
+def _coerce(value: Any, p: Parameter, at: CommandArgument | None, host: HostUI | None) -> Any:
     try:
         return validate_value(convert_value(value, p, host), p)
     except ParameterBindingError as e:
@@ -173,10 +176,10 @@ def _narrow(valid: list[str], p: Parameter) -> list[str]:
 # -- 3. positions --------------------------------------------------------------------------------
 
 def _bind_positional(cls: type[Cmdlet], positional: list[CommandArgument], valid: list[str],
-                     result: BindingResult, host: Any) -> list[str]:
+                     result: BindingResult, host: HostUI | None) -> list[str]:
     order = sorted(valid, key=lambda s: (s != cls.default_parameter_set, valid.index(s)))
     candidates = [sorted((p for p in _in_set(cls, set_name) if p.position is not None and p.name not in result.params),
-                         key=lambda p: p.position) for set_name in order]
+                         key=_position) for set_name in order]
     # As PowerShell does, a set whose positions take the arguments without conversion wins over the
     # default set (Enter-PSSession $s is -Session, Enter-PSSession host is -ComputerName); else the
     # default set, else the set with the most positions.
@@ -203,6 +206,10 @@ def _bind_positional(cls: type[Cmdlet], positional: list[CommandArgument], valid
         else:
             result.params[p.name] = _coerce(arg.value, p, arg, host)
     return valid
+
+
+def _position(p: Parameter) -> int:
+    return -1 if p.position is None else p.position
 
 
 def _takes_as_is(p: Parameter, value: Any) -> bool:
@@ -234,7 +241,7 @@ def _choose_set(cls: type[Cmdlet], valid: list[str], result: BindingResult) -> s
 
 # -- 5. mandatory parameters -----------------------------------------------------------------------
 
-def _fill_mandatory(cls: type[Cmdlet], result: BindingResult, host: Any, expect_input: bool) -> None:
+def _fill_mandatory(cls: type[Cmdlet], result: BindingResult, host: HostUI | None, expect_input: bool) -> None:
     missing = [p for p in _in_set(cls, result.parameter_set)
                if p.mandatory and p.name not in result.params
                and not (expect_input and p.value_from_pipeline)]

@@ -10,6 +10,7 @@ Failures raise ValueError with .NET's message text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 
 NOT_A_DATETIME = "String was not recognized as a valid DateTime."
@@ -70,37 +71,40 @@ def _is_month(word: str) -> bool:
     return word in _MONTHS
 
 
-def _build(g: dict, now: datetime | None) -> datetime:
+def _build(g: Mapping[str, str | None], now: datetime | None) -> datetime:
     today = (now or datetime.now()).date()
-    if g.get("mname") is not None:
-        month = _MONTHS.get(g["mname"])
-        if month is None:
+    mname, mnum, ytext, dtext = g.get("mname"), g.get("month"), g.get("year"), g.get("day")
+    if mname is not None:
+        named = _MONTHS.get(mname)
+        if named is None:
             raise ValueError(NOT_A_DATETIME)
-    elif g.get("month") is not None:
-        month = int(g["month"])
+        month = named
+    elif mnum is not None:
+        month = int(mnum)
     else:
         month = today.month
-    if g.get("year") is not None:
-        year = int(g["year"])
-        if len(g["year"]) == 2:  # .NET's TwoDigitYearMax 2029
+    if ytext is not None:
+        year = int(ytext)
+        if len(ytext) == 2:  # .NET's TwoDigitYearMax 2029
             year += 2000 if year <= 29 else 1900
     else:
         year = today.year
-    day = int(g["day"]) if g.get("day") is not None else (1 if g.get("mname") else today.day)
-    if g.get("month") is None and g.get("mname") is None and g.get("day") is None:
+    day = int(dtext) if dtext is not None else (1 if mname else today.day)
+    if mnum is None and mname is None and dtext is None:
         year, month, day = today.year, today.month, today.day
     hour = minute = second = micro = 0
-    if g.get("hour") is not None:
-        if g.get("minute") is None and not g.get("ampm"):
+    htext, ampm = g.get("hour"), g.get("ampm")
+    if htext is not None:
+        if g.get("minute") is None and not ampm:
             raise ValueError(NOT_A_DATETIME)  # a bare number is not a time
-        hour = int(g["hour"])
-        minute = int(g["minute"] or 0)
-        second = int(g["second"] or 0)
-        micro = int((g["fraction"] or "0").ljust(7, "0")) // 10  # .NET ticks -> microseconds
-        if g.get("ampm"):
+        hour = int(htext)
+        minute = int(g.get("minute") or 0)
+        second = int(g.get("second") or 0)
+        micro = int((g.get("fraction") or "0").ljust(7, "0")) // 10  # .NET ticks -> microseconds
+        if ampm:
             if hour > 12:
                 raise ValueError(NOT_A_DATETIME)
-            pm = g["ampm"].startswith("p")
+            pm = ampm.startswith("p")
             hour = (hour % 12) + (12 if pm else 0)
     try:
         result = datetime(year, month, day, hour, minute, second, micro)

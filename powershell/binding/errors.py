@@ -9,14 +9,7 @@ from typing import Any
 
 from powershell.invocation import CommandArgument
 from powershell.limits import shorten
-from powershell.objects import (
-    ErrorCategory,
-    ErrorRecord,
-    SourcePosition,
-    error_record,
-    with_position,
-    with_recommended_action,
-)
+from powershell.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action
 
 BINDING_EXCEPTION = "System.Management.Automation.ParameterBindingException"
 VALIDATION_EXCEPTION = "System.Management.Automation.ParameterBindingValidationException"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from powershell.binding.conversion import ps_text
 from powershell.binding.errors import ParameterBindingError
@@ -91,12 +91,12 @@ def _validate_element(value: Any, p: Parameter) -> Any:
 
 
 @lru_cache(maxsize=256)
-def _pattern(pattern: str) -> re.Pattern:
+def _pattern(pattern: str) -> re.Pattern[str]:
     # .NET spells named groups (?<n>...) and \k<n>; Python wants (?P<n>...) and (?P=n).
     python = re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern)
     python = re.sub(r"\\k<([A-Za-z_]\w*)>", r"(?P=\1)", python)
     return re.compile(python, re.IGNORECASE)  # ValidatePattern's default RegexOptions.IgnoreCase
 
 
-def _fail(name: str, inner: str) -> None:
+def _fail(name: str, inner: str) -> NoReturn:
     raise ParameterBindingError.make("ParameterArgumentValidationError", parameter=name, inner=inner)
