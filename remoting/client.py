@@ -584,6 +584,7 @@ def _pool_class() -> Any:
     if _POOL is not None:
         return _POOL
     from pypsrp.complex_objects import ErrorRecord as WireErrorRecord
+    from pypsrp.complex_objects import GenericComplexObject
     from pypsrp.powershell import RunspacePool
 
     class _Pool(RunspacePool):
@@ -610,9 +611,17 @@ def _pool_class() -> Any:
                         "A command that prompts the user failed because the host program or the command type "
                         "does not support user interaction.")
                 record = WireErrorRecord()
-                record.exception = None
-                record.target_object = None
+                for attr, _meta in record._extended_properties:
+                    setattr(record, attr, None)
                 record.invocation = False
+                record.activity = record.target_name = record.target_type = ""
+                exception = GenericComplexObject()
+                exception.types = ["System.Management.Automation." + (
+                    "PipelineStoppedException" if stopping else "Host.HostException"), "System.Exception",
+                    "System.Object"]
+                exception.adapted_properties = {"Message": text}
+                exception.to_string = text
+                record.exception = exception
                 record.fq_error = "PipelineStopped" if stopping else "HostException"
                 record.category = 14 if stopping else 0  # OperationStopped / NotSpecified
                 record.reason = "PipelineStoppedException" if stopping else "HostException"
