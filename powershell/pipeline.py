@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from powershell.objects import ErrorCategory, ErrorRecord, ProgressRecord, error_record, progress_record
 
@@ -50,7 +50,7 @@ class PromptField:
 class TerminatingError(Exception):
     """A terminating error: stops the pipeline; the record is written to the error stream."""
 
-    def __init__(self, record: ErrorRecord):
+    def __init__(self, record: ErrorRecord) -> None:
         super().__init__(str(record))
         self.record = record
 
@@ -96,7 +96,7 @@ class ListSink:
 class CollectingSink:
     """Keeps output objects (for the next pipeline element, or a variable); every other stream passes on."""
 
-    def __init__(self, inner: Any):
+    def __init__(self, inner: StreamSink) -> None:
         self.inner = inner
         self.outputs: list[Any] = []
 
@@ -133,6 +133,8 @@ class CommandContext:
     whatif: bool = False
     confirm: bool = False
     errors_written: int = 0
+    # an earlier "Yes to All" (True) / "No to All" (False) answer to -Confirm in this command
+    _confirm_all: bool | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- streams -------------------------------------------------------------------------
     def write_output(self, obj: Any) -> None:
@@ -168,7 +170,7 @@ class CommandContext:
         *,
         exception_type: str = "System.Exception",
         target: Any = None,
-    ) -> None:
+    ) -> NoReturn:
         """ThrowTerminatingError."""
         raise TerminatingError(
             error_record(message, error_id, category, exception_type=exception_type, command=self.command, target=target)
@@ -218,7 +220,7 @@ class CommandContext:
             return False
         if not self.confirm:
             return True
-        def no_host() -> None:
+        def no_host() -> NoReturn:
             self.throw(
                 "A command that prompts the user failed because the host program or the command type does "
                 "not support user interaction. The host was attempting to request confirmation with the "
@@ -227,7 +229,7 @@ class CommandContext:
                 exception_type="System.Management.Automation.Host.HostException")
         if self.host is None:
             no_host()
-        if getattr(self, "_confirm_all", None) is not None:
+        if self._confirm_all is not None:
             return self._confirm_all  # an earlier "Yes to All" / "No to All" in this command
         choose = getattr(self.host, "prompt_for_choice", None)
         if choose is not None:
