@@ -51,7 +51,7 @@ class ScriptBlock(Node):
 @dataclass
 class Pipeline(Node):
     """`a | b | c`; `background` is PowerShell 7's trailing `&`."""
-    elements: list[Node] = field(default_factory=list)  # Command or CommandExpression
+    elements: list[Command | CommandExpression] = field(default_factory=list)
     background: bool = False
 
 

@@ -216,7 +216,7 @@ class Parser:
             self.fail("InvalidLeftHandSide", expr.start, expr.end)
 
     def pipeline(self, expr: A.Node | None) -> A.Pipeline | None:
-        elements: list[A.Node] = []
+        elements: list[A.Command | A.CommandExpression] = []
         last_pipe: Token | None = None
         while True:
             if expr is None:
@@ -226,7 +226,7 @@ class Parser:
                     self.fail("ExpressionsMustBeFirstInPipeline", expr.start, expr.end)
                 redirs = self.redirections()
                 end = redirs[-1].end if redirs else expr.end
-                element: A.Node | None = A.CommandExpression(expr.start, end, expr, redirs)
+                element: A.Command | A.CommandExpression | None = A.CommandExpression(expr.start, end, expr, redirs)
             else:
                 element = self.command()
             if element is not None:
