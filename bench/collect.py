@@ -45,8 +45,8 @@ r = Engine(env).run(CollectionRequest(w, resume_key="bench"), FolderSink(Path({o
 el = time.monotonic() - t
 print(json.dumps({{"seconds": el, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "bundle": r.bundle,
                   "status": r.status, "bytes": r.manifest["summary"]["bytes"], "files": r.manifest["summary"]["files"],
-                  "listed": sum(h["files"] + h["skipped_outside_window"] + h.get("skipped_dump_files", 0) for rr in r.manifest["roles"].values()
-                                for h in rr["hosts"].values())}}))
+                  "listed": sum(h["files"] + h["skipped_outside_window"] + h.get("skipped_dump_files", 0)
+                                for rr in r.manifest["roles"].values() for h in rr["hosts"].values())}}))
 """
 
 

@@ -2,7 +2,8 @@
 
 Every transcript kept on the PEP (this session's and those left by sessions that ended with
 Exit-PSSession or by closing the console) is copied to the share, then deleted from the PEP;
-transcripts of other sessions still open are theirs to ship. If the copy fails, nothing is deleted, the session stays open and records into a new transcript.
+transcripts of other sessions still open are theirs to ship. If the copy fails, nothing is deleted,
+the session stays open and records into a new transcript.
 """
 from __future__ import annotations
 
@@ -36,8 +37,7 @@ class ClosePrivilegedEndpoint(Cmdlet):
     )
 
     def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
-        from collector.errors import CollectionStopped
-        from collector.sinks.base import DestinationError
+        from collector.errors import CollectionStopped, DestinationError
         from collector.sinks.smb import SmbSink
         from common.inuse import in_use
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from collector import health
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory, custom_object
 
 _TESTS = tuple(name for name, _ in health.CATEGORIES)
@@ -109,7 +109,7 @@ class TestAzureStack(Cmdlet):
     def _backup_share(self, ctx: Any, params: dict[str, Any]) -> health.TestResult:
         """The one test that touches something real: log on to the backup share and write a marker."""
         try:
-            from collector.sinks.base import DestinationError
+            from collector.errors import DestinationError
             from collector.sinks.smb import SmbSink
         except ImportError:
             return health.TestResult("AzsBackupShareAccessibility", "FAIL", "SMB support is not available.")

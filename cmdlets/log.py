@@ -25,9 +25,9 @@ from collector.redact import redact
 from collector.sinks.base import Sink
 from collector.stamp import LOG_TYPES, ON_DEMAND_ROLES, RESOURCE_PROVIDER_NAMES, ROLE_NAMES
 from collector.window import WindowError, resolve
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, custom_object, error_record
-from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.pipeline import PipelineStoppedError, TerminatingError
 
 
@@ -220,8 +220,8 @@ class GetAzureStackLog(Cmdlet):
 
     def _download(self, ctx: Any, in_sas: str, window: Any, out_path: Path) -> None:
         try:
+            from collector.errors import DestinationError
             from collector.sas import parse_sas_url
-            from collector.sinks.base import DestinationError
             from collector.sinks.blob import download_window
         except ImportError as e:
             _fail(ctx, f"The blob storage source is not available: {e}", "DestinationNotAvailable",

@@ -11,8 +11,8 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from collector.stamp import Stamp
+from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory, PSCustomObject, custom_object
 
 

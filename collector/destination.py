@@ -50,15 +50,15 @@ class Destination:
     credential: ShareCredential | tuple[str, str] | None = None
 
     @classmethod
-    def folder(cls, path: Path | str) -> "Destination":
+    def folder(cls, path: Path | str) -> Destination:
         return cls(DestinationKind.FOLDER, str(path))
 
     @classmethod
-    def share(cls, unc: str, credential: ShareCredential | tuple[str, str] | None) -> "Destination":
+    def share(cls, unc: str, credential: ShareCredential | tuple[str, str] | None) -> Destination:
         return cls(DestinationKind.SHARE, unc, credential)
 
     @classmethod
-    def container(cls, sas_url: str) -> "Destination":
+    def container(cls, sas_url: str) -> Destination:
         return cls(DestinationKind.CONTAINER, sas_url)
 
     def identity(self) -> dict[str, str | None]:

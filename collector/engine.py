@@ -52,7 +52,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from collector.errors import Category, CollectionError, CollectionStopped
+from collector.errors import Category, CollectionError, CollectionStopped, DestinationError
 from collector.faults import Faults
 from collector.journal import Journal
 from collector.lock import CollectionLock, LockBusy
@@ -63,7 +63,7 @@ from collector.redact import redact
 from collector.report import Reporter
 from collector.run import BLOCK, Described, Limits, Run
 from collector.settings import EngineEnv
-from collector.sinks.base import DestinationError, ListsBundles, Sink
+from collector.sinks.base import ListsBundles, Sink
 from collector.source import StampSource
 from collector.stamp import Stamp, load_stamp
 from collector.stampgen import ensure_default_stamp

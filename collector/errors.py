@@ -40,7 +40,7 @@ class CollectionError(Exception):
         self.category = Category(category)  # a name outside the enum is a bug: refused here
         self.target = target
 
-    def with_target(self, target: str | None) -> "CollectionError":
+    def with_target(self, target: str | None) -> CollectionError:
         """The same error about `target` (the class is kept: a DestinationError stays one)."""
         self.target = target
         return self
@@ -51,3 +51,12 @@ class CollectionStopped(Exception):
 
     def __init__(self, message: str = "The collection was stopped."):
         super().__init__(message)
+
+
+class DestinationError(CollectionError):
+    """A destination cannot be used (or refused one file). `error_id` becomes the
+    FullyQualifiedErrorId prefix; `category` one of collector.errors.Category."""
+
+    def __init__(self, message: str, error_id: str = "DestinationUnavailable",
+                 category: Category | str = Category.ResourceUnavailable):
+        super().__init__(message, error_id, category)

@@ -23,7 +23,7 @@ class Faults:
     destination_full_after_mb: float | None = None
 
     @classmethod
-    def from_env(cls, env: Any) -> "Faults":
+    def from_env(cls, env: Any) -> Faults:
         get = env.setting if env is not None else (lambda k, d=None: d)
         full = get("faults.destination_full_after_mb")
         return cls(

@@ -33,7 +33,7 @@ class Journal:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, directory: Path, key: str, fresh: dict[str, Any], max_age_hours: float) -> tuple["Journal", bool]:
+    def open(cls, directory: Path, key: str, fresh: dict[str, Any], max_age_hours: float) -> tuple[Journal, bool]:
         """(journal, resumed). An unfinished journal younger than max_age_hours is resumed."""
         path = Path(directory) / f"{key}.jsonl"
         data, good = _replay(path)

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 NAME_MAX = 255  # bytes in one path component (Linux NAME_MAX)
 PATH_MAX = 4095  # bytes in a whole path

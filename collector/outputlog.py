@@ -48,7 +48,7 @@ class OutputLog:
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> "OutputLog":
+    def __enter__(self) -> OutputLog:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

@@ -3,8 +3,8 @@ are cut into zips. Everything here is a plain function of the stamp, the request
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from collector.stamp import ROLE_NAMES, Stamp
 from collector.window import Window

@@ -17,21 +17,22 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from collector.compress import compressobj
-from collector.errors import CollectionStopped
+from collector.errors import CollectionStopped, DestinationError
 from collector.journal import Journal
 from collector.logkinds import judge, prune_by_name
 from collector.manifest import Closing, Header, build_manifest, closing, collected_by_unit, run_status, settle_unit, unit_cuts
 from collector.outputlog import OutputLog
 from collector.plan import CollectionRequest, FileRef, Unit, chunk
 from collector.progress import RunProgress
-from collector.sinks.base import DestinationError, Sink
+from collector.sinks.base import Sink
 from collector.source import FileUnreadable, HostUnreachable, StampSource
 from collector.status import STOPPED_CUT, Cut, CutKind, RunStatus, UnitStatus
 from collector.units import UnitState

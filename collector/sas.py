@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from collector.errors import Category
-from collector.sinks.base import DestinationError
+from collector.errors import Category, DestinationError
 
 REDACTED = "REDACTED"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from collector.faults import Faults
 from collector.logkinds import Listed

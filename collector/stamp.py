@@ -85,7 +85,7 @@ def stamp_from_definition(d: dict[str, Any], root: Path | None = None) -> Stamp:
     by_name = {v.name: v for v in vm_hosts}
     ercs = [by_name.get(e["name"]) or Host(e["name"], e.get("address", ""), "vm") for e in d.get("ercs", [])]
     # The PEP answers on the ERCS addresses listed in the definition.
-    ercs = [Host(h.name, e.get("address", h.address), "vm", h.parent) for h, e in zip(ercs, d.get("ercs", []))]
+    ercs = [Host(h.name, e.get("address", h.address), "vm", h.parent) for h, e in zip(ercs, d.get("ercs", []), strict=True)]
     return Stamp(
         name=d["name"],
         domain=d.get("domain", "azurestack.local"),

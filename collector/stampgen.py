@@ -73,7 +73,8 @@ class _Content:
         levels = ["Info", "Info", "Info", "Verbose", "Warning", "Error"]
         self.tails = []
         for _ in range(257):
-            guid = "%08x-%04x-%04x-%04x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48))
+            a, b, c, d, e = (rng.getrandbits(bits) for bits in (32, 16, 16, 16, 48))
+            guid = f"{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}"
             self.tails.append(
                 f" [{rng.choice(levels)}] [{rng.choice(comps)}] {rng.choice(verbs)} operation {guid} "
                 f"on {rng.choice(['node', 'vm', 'volume', 'share', 'endpoint'])} {rng.randint(1, 64)} "
@@ -138,7 +139,7 @@ def _write_text(path: Path, fmt: str, t0: datetime, t1: datetime, size: int, con
             "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n")
         lead = ""
     elif fmt == "cluster":
-        tails, head, lead = content.cluster_tails, "", "%08x.%08x::" % (rng.getrandbits(16), rng.getrandbits(16))
+        tails, head, lead = content.cluster_tails, "", f"{rng.getrandbits(16):08x}.{rng.getrandbits(16):08x}::"
     else:
         tails, head, lead = content.tails, "", ""
     avg = len(lead) + 24 + sum(len(t) for t in tails[:16]) // 16
@@ -223,7 +224,6 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
     root = Path(directory)
     end = (end or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     start = end - timedelta(days=days)
-    rng = random.Random(seed)
     content = _Content(random.Random(seed * 7919 + 1))
     d = topology(nodes)
     d["generated"] = {"seed": seed, "days": days, "mb_per_hour": mb_per_hour, "nodes": nodes,
@@ -312,7 +312,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
         # Logs on the infrastructure share, for every third unit.
         if ui % 3 == 0:
             sh_rate = rate * 0.08
-            for i, (t0, t1, size) in enumerate(_segments(start, end, sh_rate, max(1024, int(sh_rate * 8 * 3600)), urng)):
+            for t0, t1, size in _segments(start, end, sh_rate, max(1024, int(sh_rate * 8 * 3600)), urng):
                 p = base / "Shares" / f"{name}Share.{t0:%Y%m%d%H%M%S}.log"
                 first, last = _write_text(p, "iso", t0, t1, size, content, urng)
                 record(p, unit, "Share", "text", first, last)

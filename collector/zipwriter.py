@@ -105,7 +105,7 @@ class EntryWriter:
             self._f.write(struct.pack("<III", e.crc, e.csize, e.size))
         self._f.seek(end)
 
-    def __enter__(self) -> "EntryWriter":
+    def __enter__(self) -> EntryWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -147,7 +147,7 @@ class ZipWriter:
         start = self._f.tell()
         for e in self._entries:
             big = [e.size >= _U32, e.csize >= _U32, e.offset >= _U32]
-            fields = [v for v, b in zip((e.size, e.csize, e.offset), big) if b]
+            fields = [v for v, b in zip((e.size, e.csize, e.offset), big, strict=True) if b]
             extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields else b""
             version = _ZIP64_VERSION if (fields or e.zip64) else (20 if e.method is Method.DEFLATED else 10)
             self._f.write(_CENTRAL.pack(
@@ -168,7 +168,7 @@ class ZipWriter:
         """Close without a central directory (the caller removes the file)."""
         self._f.close()
 
-    def __enter__(self) -> "ZipWriter":
+    def __enter__(self) -> ZipWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

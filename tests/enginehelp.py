@@ -53,7 +53,8 @@ def collected_paths(bundle: Path) -> dict[str, int]:
     got: dict[str, int] = {}
     for z in bundle.glob("*.zip"):
         role = z.name.rsplit("_", 1)[0]
-        folder = role if not role.startswith(("SQLAdapter", "MySQLAdapter", "eventhub", "iothub", "IotHub", "databox", "ACR")) else f"RP-{role}"
+        providers = ("SQLAdapter", "MySQLAdapter", "eventhub", "iothub", "IotHub", "databox", "ACR")
+        folder = f"RP-{role}" if role.startswith(providers) else role
         with zipfile.ZipFile(z) as zf:
             for n in zf.namelist():
                 host, rel = n.split("/", 1)

@@ -13,11 +13,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from enginehelp import bundle_dir, collected_paths, expected_paths, manifest, run, small_stamp, window
 
 from cmdlets.engine_bridge import error_record_of
 from collector.errors import CollectionError, CollectionStopped
 from collector.lock import CollectionLock, LockBusy
-from enginehelp import bundle_dir, collected_paths, expected_paths, manifest, run, small_stamp, window
 from powershell.pipeline import CommandContext, ListSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def test_manifest_and_split_zips(stamp, tmp_path):
         for z in m["roles"][role]["zips"]:
             assert hashlib.sha256((b / z["name"]).read_bytes()).hexdigest() == z["sha256"]
             assert z["delivered"]
-        for host, h in m["roles"][role]["hosts"].items():
+        for h in m["roles"][role]["hosts"].values():
             assert h["status"] == "ok" and h["start"] and h["end"]
             assert h["files"] == len(h["collected"])
     assert m["summary"]["files"] == len(expected_paths(stamp, w, roles={"VirtualMachines", "CA"}))

@@ -5,10 +5,10 @@ import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from enginehelp import END, bundle_dir, collected_paths, expected_paths, run, small_stamp, window
 
 from collector.logkinds import Listed, judge
 from collector.window import Window, WindowError, resolve
-from enginehelp import END, bundle_dir, collected_paths, expected_paths, run, small_stamp, window
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +89,14 @@ def test_pruning_by_name_never_drops_a_file_the_full_rule_keeps(stamp, span):
     for unit_dir in sorted((stamp / "hosts").glob("*/*")):
         host, unit = unit_dir.parent.name, unit_dir.name
         full = src.list_unit(host, unit)
-        keep = {j.file.relpath for j in judge(full, w, lambda f: src.first_record_time(host, unit, f)) if j.selected}
+        def first_time(f, host=host, unit=unit):
+            return src.first_record_time(host, unit, f)
+
+        keep = {j.file.relpath for j in judge(full, w, first_time) if j.selected}
         pruned_listing, names = src.list_unit_pruned(host, unit, lambda ns: prune_by_name(ns, w))
         assert sorted(names) == sorted(f.relpath for f in full)
         pruned_total += len(names) - len(pruned_listing)
-        kept = {j.file.relpath for j in judge(pruned_listing, w, lambda f: src.first_record_time(host, unit, f),
-                                             siblings=names) if j.selected}
+        kept = {j.file.relpath for j in judge(pruned_listing, w, first_time, siblings=names) if j.selected}
         assert kept == keep, (host, unit)
     assert pruned_total > 0
 

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 
 import pytest
-
 from enginehelp import small_stamp
+
 from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace

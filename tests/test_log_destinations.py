@@ -7,20 +7,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from enginehelp import small_stamp
 from psrpcore.types import PSCredential, PSSecureString
 
-from enginehelp import small_stamp
 from powershell.formatting.sinks import ConsoleSink
 from powershell.invocation import CommandArgument, CommandCall
 from powershell.pipeline import ListSink

@@ -10,10 +10,10 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
-from collector.destination import AsTyped, Destination, resume_key
 from enginehelp import small_stamp
 from test_log_destinations import Tee, blob_files, check_bundle, env_for, journal_bundle, only_bundle
+
+from collector.destination import AsTyped, Destination, resume_key
 
 ROLES = "VirtualMachines,BareMetal,Storage,CA,ECE"
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from collector.errors import CollectionStopped, DestinationError
 from collector.sas import parse_sas_url
-from collector.sinks.base import DestinationError
 from collector.sinks.blob import BlobSink, download_window, time_in_name
-from collector.errors import CollectionStopped
 from session.environment import Environment
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.errors import CollectionStopped
-from collector.sinks.base import DestinationError
+from collector.errors import CollectionStopped, DestinationError
 from collector.sinks.folder import FolderSink
 
 

@@ -8,9 +8,8 @@ import threading
 import pytest
 from psrpcore.types import PSCredential, PSSecureString
 
-from collector.sinks.base import DestinationError
+from collector.errors import CollectionStopped, DestinationError
 from collector.sinks.smb import SmbSink, parse_unc
-from collector.errors import CollectionStopped
 from session.environment import Environment
 
 

@@ -11,19 +11,9 @@ engine then reports the zip as stopped, not as a delivery failure.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, runtime_checkable
-
-from collector.errors import Category, CollectionError
-
-
-class DestinationError(CollectionError):
-    """A destination cannot be used (or refused one file). `error_id` becomes the
-    FullyQualifiedErrorId prefix; `category` one of collector.errors.Category."""
-
-    def __init__(self, message: str, error_id: str = "DestinationUnavailable",
-                 category: Category | str = Category.ResourceUnavailable):
-        super().__init__(message, error_id, category)
+from typing import Protocol, runtime_checkable
 
 
 class Sink(Protocol):

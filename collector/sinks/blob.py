@@ -20,24 +20,18 @@ import os
 import re
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from azure.core.exceptions import (
-    AzureError,
-    HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-from azure.storage.blob import BlobBlock, ContainerClient, ContentSettings, ExponentialRetry
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
+from azure.storage.blob import ContainerClient, ContentSettings, ExponentialRetry
 
+from collector.errors import Category, CollectionStopped, DestinationError
 from collector.sas import SasUri, SasUriError, parse_sas_url, redact_text
 from collector.sinks.pacing import BandwidthLimiter
-from collector.errors import Category, CollectionStopped
-from collector.sinks.base import DestinationError
 from common.state import atomic_write_json
 
 # Newest version Azurite 3.35 accepts; real Azure accepts it too. The SDK default is newer.

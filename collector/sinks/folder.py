@@ -10,11 +10,10 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
-from collector.errors import Category, CollectionStopped
-from collector.sinks.base import DestinationError
+from collector.errors import Category, CollectionStopped, DestinationError
 
 _CHUNK = 1 << 20
 

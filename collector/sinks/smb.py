@@ -20,16 +20,16 @@ import os
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import smbclient
 from smbprotocol.exceptions import BadNetworkName, LogonFailure, SMBAuthenticationError, SMBException, SMBOSError
 from smbprotocol.tree import TreeConnect
 
-from collector.errors import Category, CollectionStopped
-from collector.sinks.base import DestinationError
+from collector.errors import Category, CollectionStopped, DestinationError
 from collector.sinks.pacing import BandwidthLimiter
 from common.state import atomic_write_json
 
