@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -334,10 +333,11 @@ def test_pep_connect_answers_a_password_prompt_without_echo(serve, tmp_path):
 
 def test_a_mandatory_parameter_prompt_from_the_remote_is_asked_locally(tmp_path):
     """The remote's Prompt host call (a mandatory parameter left out) reaches the local HostUI."""
+    from test_listener_support import start_listener
+
     from powershell.objects import PSCredential, PSSecureString
     from powershell.pipeline import ListSink
     from remoting.client import RemoteSession, SessionOption
-    from test_listener_support import start_listener
 
     listener = start_listener(tmp_path)
     asked = []
