@@ -5,8 +5,6 @@ ExtendedTypeSystem.resx; Windows PowerShell 5.1 wording where it differs, as the
 """
 from __future__ import annotations
 
-from typing import Any
-
 from powershell.invocation import CommandArgument
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position, with_recommended_action
@@ -72,7 +70,7 @@ class ParameterBindingError(Exception):
 
     @classmethod
     def make(cls, error_id: str, *, parameter: str | None = None, argument: CommandArgument | None = None,
-             **fields: Any) -> ParameterBindingError:
+             **fields: object) -> ParameterBindingError:
         """Build from the id's PowerShell message template. The parameter name as typed and a
         `value` are the user's text: quoted as powershell.limits.shorten cuts them."""
         if "value" in fields:
