@@ -231,7 +231,7 @@ class Engine:
         atomic_write(staging / RUNNING_MANIFEST, redact(json.dumps(marker, indent=2)))
         sink.deliver(staging / RUNNING_MANIFEST, MANIFEST, stop=None)
 
-    def _owner_gone(self, owner: dict[str, Any]) -> bool:
+    def _owner_gone(self, owner: object) -> bool:
         """True when the process that wrote a "running" manifest cannot still be writing it: it used
         our lock (which this run holds), or it ran on this computer and its process is dead."""
         if not isinstance(owner, dict):

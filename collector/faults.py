@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Any
+
+from collector.settings import EngineEnv
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Faults:
     destination_full_after_mb: float | None = None
 
     @classmethod
-    def from_env(cls, env: Any) -> Faults:
+    def from_env(cls, env: EngineEnv | None) -> Faults:
         get = env.setting if env is not None else (lambda k, d=None: d)
         full = get("faults.destination_full_after_mb")
         return cls(

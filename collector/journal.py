@@ -58,7 +58,8 @@ class Journal:
                 os.fsync(f.fileno())
 
     def zips(self) -> dict[str, dict[str, Any]]:
-        return self.data["zips"]
+        zips: dict[str, dict[str, Any]] = self.data["zips"]
+        return zips
 
     def record_zip(self, name: str, entry: dict[str, Any]) -> None:
         with self._lock:

@@ -70,7 +70,8 @@ class CollectionLock:
 
     def read(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.path.read_text())
+            holder: dict[str, Any] = json.loads(self.path.read_text())
+            return holder
         except (OSError, ValueError):
             return None
 

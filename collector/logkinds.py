@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from collector.window import Window
 
@@ -131,7 +132,7 @@ def _parse(kind: str, ts: str) -> datetime:
 def text_series(names: Iterable[str]) -> list[list[str]]:
     """Rolled text-log series among the names of one folder, each newest first (see the module doc).
     A numbered series starts with its active file when there is one."""
-    by_key: dict[tuple, list[tuple[tuple, str]]] = {}
+    by_key: dict[tuple[str, ...], list[tuple[tuple[Any, ...], str]]] = {}
     present = {n.lower(): n for n in names if n[-4:].lower() in TEXT_EXTS}
     for n in present.values():
         m = _ROLL_NUMBERED.match(n)
@@ -158,7 +159,7 @@ def text_series(names: Iterable[str]) -> list[list[str]]:
     return [s for s in out if len(s) > 1]
 
 
-class NameRuling(set):
+class NameRuling(set[str]):
     """What prune_by_name returns: the names ruled out by name alone (a set), plus the rolled text
     series for the lister to stat newest first, stopping at the first file last written before
     `not_before` (the rest of that series are older still)."""

@@ -2,21 +2,17 @@
 
 Applied to every line of Get-AzureStackLog_Output.log, to the manifest and to console messages
 (sos report leaked upload passwords into its log and manifest; we do not). Uses the SAS module's
-scrubber when it is there (it knows percent-encoded and connection-string forms), then our own.
+scrubber first (it knows percent-encoded and connection-string forms), then our own.
 """
 from __future__ import annotations
 
 import re
 
-_QUERY_SECRET = re.compile(r"(?i)\b(sig|signature|password|pwd|token|accountkey|sharedaccesskey|secret)=([^&\s;'\"]+)")
+from collector.sas import redact_text as _sas_redact
 
-try:
-    from collector.sas import redact_text as _sas_redact
-except ImportError:  # the blob destination is optional
-    _sas_redact = None
+_QUERY_SECRET = re.compile(r"(?i)\b(sig|signature|password|pwd|token|accountkey|sharedaccesskey|secret)=([^&\s;'\"]+)")
 
 
 def redact(text: str) -> str:
-    if _sas_redact is not None:
-        text = _sas_redact(text)
+    text = _sas_redact(text)
     return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=REDACTED", text)

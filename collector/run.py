@@ -388,8 +388,8 @@ class Run:
                         None if self.stop.is_set() else "not scanned")
             elif st.status is UnitStatus.SCANNED:
                 files = collected.get((st.unit.role, st.unit.host.lower()), [])
-                status, error = settle_unit(st, len(files), [c for _, c in unit_cuts(st, self.cuts)])
-                st.move(status)
+                unit_status, error = settle_unit(st, len(files), [c for _, c in unit_cuts(st, self.cuts)])
+                st.move(unit_status)
                 st.error = error
         stopped = self.stop.is_set()
         status = run_status([st.status for st in self.states.values()], bool(self.delivery_errors), stopped)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from collector.faults import Faults
-from collector.logkinds import Listed
+from collector.logkinds import Listed, NameRuling
 from collector.stampgen import HOSTS_DIR
 from collector.timefmt import first_record_time
 
@@ -73,7 +73,8 @@ class StampSource:
         self._walk(str(self.unit_dir(host, unit)), "", out, names, prune)
         return out, names
 
-    def _walk(self, path: str, prefix: str, out: list[Listed], names: list[str], prune) -> None:
+    def _walk(self, path: str, prefix: str, out: list[Listed], names: list[str],
+              prune: Callable[[list[str]], set[str]] | None) -> None:
         # scandir + string paths: listing must stay cheap when a stamp holds weeks of rolled logs
         try:
             with os.scandir(path) as it:
@@ -97,20 +98,20 @@ class StampSource:
                     out.append(Listed(prefix + n, st.st_size, _utc_ms(st.st_mtime_ns)))
 
     @staticmethod
-    def _stat(e: os.DirEntry) -> os.stat_result | None:
+    def _stat(e: os.DirEntry[str]) -> os.stat_result | None:
         try:
             return e.stat()
         except FileNotFoundError:
             return None
 
-    def _walk_series(self, entries: dict[str, os.DirEntry], ruling, skip: set[str]) -> dict[str, os.stat_result | None]:
+    def _walk_series(self, entries: dict[str, os.DirEntry[str]], ruling: set[str],
+                     skip: set[str]) -> dict[str, os.stat_result | None]:
         """Rolled text series (logkinds.NameRuling.series), newest first: stat until the first file last
         written before the window, then the oldest; the ones between go into `skip` unstat'ed.
         Returns the stats taken."""
-        series = getattr(ruling, "series", None)
-        if not series:
+        if not isinstance(ruling, NameRuling) or not ruling.series:
             return {}
-        limit_ns = _ns(ruling.not_before)
+        series, limit_ns = ruling.series, _ns(ruling.not_before)
         stats: dict[str, os.stat_result | None] = {}
         for names in series:
             for i, n in enumerate(names):

@@ -77,7 +77,8 @@ class Stamp:
 
 
 def default_definition() -> dict[str, Any]:
-    return json.loads(resources.files("fixtures").joinpath("default_stamp.json").read_text())
+    definition: dict[str, Any] = json.loads(resources.files("fixtures").joinpath("default_stamp.json").read_text())
+    return definition
 
 
 def stamp_from_definition(d: dict[str, Any], root: Path | None = None) -> Stamp:

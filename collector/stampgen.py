@@ -26,8 +26,9 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from collector.settings import EngineEnv
 from collector.stamp import ON_DEMAND_ROLES, ROLE_NAMES, default_definition
 from collector.timefmt import stamp_prefix
 
@@ -109,7 +110,7 @@ class _Content:
             out += rng.choice(names) + payload
         return bytes(out[:_BLOCK])
 
-    def binary(self, f, size: int, header: bytes, rng: random.Random) -> None:
+    def binary(self, f: BinaryIO, size: int, header: bytes, rng: random.Random) -> None:
         f.write(header[:size])
         left = size - min(size, len(header))
         while left > 0:
@@ -335,7 +336,8 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
 
 def load_truth(directory: str | Path) -> list[dict[str, Any]]:
     """The ground-truth index of a generated stamp (for tests and benchmarks only)."""
-    return json.loads((Path(directory) / TRUTH_PATH).read_text())
+    truth: list[dict[str, Any]] = json.loads((Path(directory) / TRUTH_PATH).read_text())
+    return truth
 
 
 def write_on_demand(root: str | Path, role: str, hosts: list[str], now: datetime | None = None) -> list[Path]:
@@ -360,7 +362,7 @@ DEFAULT_DAYS = 2
 DEFAULT_MB_PER_HOUR = 1.0
 
 
-def ensure_default_stamp(env: Any) -> Path:
+def ensure_default_stamp(env: EngineEnv) -> Path:
     """The embedded stamp, generated into `<state>/stamp` on first use (about 50 MB over 2 days,
     ending now) and regenerated once its newest logs are older than its window."""
     root = env.state.sub("stamp")

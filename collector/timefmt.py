@@ -31,7 +31,8 @@ def _build(fmt: str, g: tuple[str | None, ...]) -> datetime:
     else:
         y, mo, d, h, mi, s, frac = g
     us = int((frac or "0").ljust(6, "0")[:6])
-    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), us, tzinfo=timezone.utc)
+    return datetime(int(y or 0), int(mo or 0), int(d or 0), int(h or 0), int(mi or 0), int(s or 0), us,
+                    tzinfo=timezone.utc)
 
 
 def parse_line(line: str) -> datetime | None:

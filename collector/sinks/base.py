@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class Sink(Protocol):
@@ -53,7 +53,7 @@ class Sink(Protocol):
 class ListsBundles(Protocol):
     """A sink that can find bundles whose manifest still says "running" (the folder sink)."""
 
-    def running_bundles(self) -> Iterator[tuple[str, dict]]: ...
+    def running_bundles(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
 
     def rewrite_manifest(self, bundle_name: str, text: str) -> str: ...
 

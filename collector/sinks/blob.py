@@ -27,10 +27,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
-from azure.storage.blob import ContainerClient, ContentSettings, ExponentialRetry
+from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings, ExponentialRetry
 
 from collector.errors import Category, CollectionStopped, DestinationError
 from collector.sas import SasUri, SasUriError, parse_sas_url, redact_text
+from collector.settings import EngineEnv
 from collector.sinks.pacing import BandwidthLimiter
 from common.state import atomic_write_json
 
@@ -43,7 +44,8 @@ PREFLIGHT_PREFIX = ".azs-pep-preflight/"
 
 def _client(sas: SasUri, url: str, quick: bool) -> ContainerClient:
     # The SDK's default retry waits 15 s+ between attempts; a pre-flight must answer quickly.
-    retry = (ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=1, random_jitter_range=0)
+    # The SDK annotates initial_backoff as int, but it is seconds and takes a float.
+    retry = (ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=1, random_jitter_range=0)  # type: ignore[arg-type]
              if quick else ExponentialRetry(initial_backoff=2, increment_base=2, retry_total=5, random_jitter_range=1))
     return ContainerClient.from_container_url(
         url, api_version=API_VERSION, retry_policy=retry,
@@ -95,7 +97,7 @@ def _first_line(e: BaseException) -> str:
 class BlobSink:
     """A container SAS as a Sink. `env` is a session.environment.Environment (state dir, config)."""
 
-    def __init__(self, sas_url: str, env: Any, *, block_size: int | None = None,
+    def __init__(self, sas_url: str, env: EngineEnv, *, block_size: int | None = None,
                  concurrency: int | None = None, bandwidth_mbps: float | None = None):
         self._url = sas_url
         self._env = env
@@ -201,7 +203,8 @@ class BlobSink:
             self._stage_all(blob, local_path, ids, [i for i in range(nblocks) if i not in done], size, bs, progress,
                             stop, stats)
             ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            blob.commit_block_list(ids, content_settings=ContentSettings(content_type=ctype))
+            blob.commit_block_list([BlobBlock(block_id) for block_id in ids],
+                                   content_settings=ContentSettings(content_type=ctype))
         except (DestinationError, CollectionStopped):
             raise
         except OSError as e:
@@ -220,39 +223,39 @@ class BlobSink:
             self._container = None
 
     # -- upload internals ------------------------------------------------------------------
-    def _load_or_make_plan(self, name: str, st: os.stat_result) -> dict:
+    def _load_or_make_plan(self, name: str, st: os.stat_result) -> dict[str, Any]:
         """The journal entry for this blob: reused when it describes the same local file."""
         fid = hashlib.sha256(f"{name}\n{st.st_size}\n{st.st_mtime_ns}".encode()).hexdigest()[:12]
         path = self._journal_path(name)
         try:
             import json
 
-            old = json.loads(path.read_text())
+            old: dict[str, Any] = json.loads(path.read_text())
             if old.get("fid") == fid and old.get("size") == st.st_size and int(old.get("block_size", 0)) > 0:
                 old["resumed"] = True
                 return old
         except (OSError, ValueError):
             pass
-        plan = {"container": self.sas.container_url, "blob": name, "fid": fid, "size": st.st_size,
+        plan: dict[str, Any] = {"container": self.sas.container_url, "blob": name, "fid": fid, "size": st.st_size,
                 "block_size": self.block_size, "started": datetime.now(timezone.utc).isoformat()}
         # Written before the first block leaves, so any staged block has a journal to resume from.
         atomic_write_json(path, plan)
         return plan
 
     @staticmethod
-    def _staged_blocks(blob, ids: list[str], size: int, bs: int) -> set[int]:
+    def _staged_blocks(blob: BlobClient, ids: list[str], size: int, bs: int) -> set[int]:
         try:
             _, uncommitted = blob.get_block_list("uncommitted")
         except ResourceNotFoundError:
             return set()
         staged = {b.id: b.size for b in uncommitted}
-        done = set()
+        done: set[int] = set()
         for i, bid in enumerate(ids):
             if staged.get(bid) == min(bs, size - i * bs):
                 done.add(i)
         return done
 
-    def _stage_all(self, blob, local_path: Path, ids: list[str], todo: Iterable[int], size: int, bs: int,
+    def _stage_all(self, blob: BlobClient, local_path: Path, ids: list[str], todo: Iterable[int], size: int, bs: int,
                    progress: Callable[[int], None] | None, stop: threading.Event | None,
                    stats: dict[str, int]) -> None:
         fd = os.open(local_path, os.O_RDONLY)
@@ -273,7 +276,7 @@ class BlobSink:
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="blob-upload") as pool:
                 pending = iter(todo)
-                inflight: set[Future] = set()
+                inflight: set[Future[int]] = set()
                 error: BaseException | None = None
                 while True:
                     while error is None and not stopped.is_set() and len(inflight) < self.concurrency:
@@ -305,18 +308,19 @@ class BlobSink:
 
 # --- -InputSasUri ----------------------------------------------------------------------------
 
-_NAME_TIMES = [
-    (re.compile(r"(\d{4})-(\d{2})-(\d{2})[T _-](\d{2})[:\-]?(\d{2})[:\-]?(\d{2})"), None),
-    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[T_-]?(\d{2})(\d{2})(\d{2})(?!\d)"), None),
+_NAME_TIMES = [  # year, month, day, hour, minute, second
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})[T _-](\d{2})[:\-]?(\d{2})[:\-]?(\d{2})"),
+    re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[T_-]?(\d{2})(\d{2})(\d{2})(?!\d)"),
 ]
 
 
 def time_in_name(name: str) -> datetime | None:
     """A UTC time written into a blob name (2026-11-25T08:30:00, 20261125083000, ...), if any."""
-    for rx, _ in _NAME_TIMES:
+    for rx in _NAME_TIMES:
         for m in rx.finditer(name):
+            y, mo, d, h, mi, s = (int(g) for g in m.groups())
             try:
-                return datetime(*map(int, m.groups()), tzinfo=timezone.utc)
+                return datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)
             except ValueError:
                 continue
     return None

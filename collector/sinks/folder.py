@@ -12,6 +12,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from collector.errors import Category, CollectionStopped, DestinationError
 
@@ -102,7 +103,7 @@ class FolderSink:
                     pass
 
     # -- interrupted bundles (collector.engine: the in-progress marker) ---------------------
-    def running_bundles(self) -> Iterator[tuple[str, dict]]:
+    def running_bundles(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(bundle name, manifest) of every bundle folder here whose manifest.json says "running".
         Final manifests are large; only their first 64 KB is read to rule them out."""
         if not self.root.is_dir():

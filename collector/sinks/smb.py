@@ -30,6 +30,7 @@ from smbprotocol.exceptions import BadNetworkName, LogonFailure, SMBAuthenticati
 from smbprotocol.tree import TreeConnect
 
 from collector.errors import Category, CollectionStopped, DestinationError
+from collector.settings import EngineEnv
 from collector.sinks.pacing import BandwidthLimiter
 from common.state import atomic_write_json
 
@@ -96,7 +97,7 @@ def credential_parts(credential: Any) -> tuple[str, str]:
 class SmbSink:
     """An SMB share folder as a Sink. `env` (optional) gives the state dir and configuration."""
 
-    def __init__(self, unc_path: str, credential: Any, env: Any = None, *, port: int | None = None):
+    def __init__(self, unc_path: str, credential: Any, env: EngineEnv | None = None, *, port: int | None = None):
         setting = getattr(env, "setting", lambda key, default=None: default)
         self._env = env
         self.unc = parse_unc(unc_path, int(port or setting("smb.port", 445)))
@@ -105,7 +106,7 @@ class SmbSink:
         self.chunk = int(setting("smb.chunk_size_mb", 0) * 1024 * 1024) or CHUNK
         mbps = setting("upload.bandwidth_mbps", None)
         self.limiter = BandwidthLimiter(float(mbps) * 1_000_000 / 8 if mbps else None)
-        self._cache: dict = {}  # this sink's own connections (never smbclient's global cache)
+        self._cache: dict[str, Any] = {}  # this sink's own connections (never smbclient's global cache)
         self._connected = False
         self._bundle = ""
         self.last_stats: dict[str, int] = {}
@@ -136,7 +137,7 @@ class SmbSink:
                 raise self._error(e, "connect to", self.unc.display()) from None
         self._connected = True
 
-    def _kw(self) -> dict:
+    def _kw(self) -> dict[str, Any]:
         return {"username": self.user, "password": self._password, "port": self.unc.port,
                 "connection_cache": self._cache}
 
@@ -215,7 +216,7 @@ class SmbSink:
             raise self._error(e, "look up", self.unc.display(self._rel(relpath))) from None
         except Exception as e:  # noqa: BLE001
             raise self._error(e, "look up", self.unc.display(self._rel(relpath))) from None
-        return st.st_size == size
+        return bool(st.st_size == size)
 
     def deliver(self, local_path: Path, relpath: str, progress: Callable[[int], None] | None = None,
                 stop: threading.Event | None = None) -> None:
@@ -299,7 +300,7 @@ class SmbSink:
         except (OSError, ValueError):
             return 0
         try:
-            have = smbclient.stat(partial, **self._kw()).st_size
+            have: int = smbclient.stat(partial, **self._kw()).st_size
         except SMBOSError:
             return 0
         if have > size:
