@@ -92,7 +92,8 @@ def with_recommended_action(record: ErrorRecord, text: str) -> ErrorRecord:
 
 def exception_type_name(record: ErrorRecord) -> str:
     """The .NET type name of the record's exception (first type name)."""
-    return record.Exception.PSObject.type_names[0]
+    exc: PSObject = record.Exception  # a NETException, ours or deserialized
+    return exc.PSObject.type_names[0]
 
 
 def ps_type_name(value: Any) -> str:

@@ -14,9 +14,10 @@ has a PSComputerName note) is the message alone, then the + lines ending with
 """
 from __future__ import annotations
 
-from typing import Any
-
 from psrpcore.types import ErrorRecord
+
+from powershell.objects import SourcePosition
+from powershell.text import explicit_to_string
 
 MAX_SOURCE_LINE = 69  # PowerShell keeps the quoted source line within an 80-column console
 
@@ -28,7 +29,7 @@ def _ellipsize(text: str) -> str:
 
 def category_text(record: ErrorRecord) -> str:
     info = record.CategoryInfo
-    explicit = getattr(info.PSObject, "_to_string", None)
+    explicit = explicit_to_string(info)
     if explicit:  # deserialized from a remote session: use the server's own rendering
         return explicit
     category = getattr(info.Category, "name", None) or str(info.Category or "NotSpecified")
@@ -36,7 +37,7 @@ def category_text(record: ErrorRecord) -> str:
             f"[{_ellipsize(info.Activity or '')}], {_ellipsize(info.Reason or '')}")
 
 
-def position_message(position: Any) -> str:
+def position_message(position: SourcePosition) -> str:
     """'At line:L char:C', the source line and the ~~~ marker (PowerShell's PositionMessage)."""
     source = position.line_text.rstrip()
     head = f"At line:{position.line} char:{position.column}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-from typing import Any
+from typing import Any, TypeAlias
 
 from psrpcore.types import ErrorRecord, PSCredential, PSCustomObject, PSObject, PSSecureString
 
@@ -11,10 +11,13 @@ from powershell.formatting import values as V
 from powershell.formatting.errors import error_message
 from powershell.text import SECURE_STRING
 
+# What json.dumps gets: every output object becomes one of these.
+JsonValue: TypeAlias = "None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]"
 
-def error_to_json(record: ErrorRecord) -> dict[str, Any]:
+
+def error_to_json(record: ErrorRecord) -> dict[str, JsonValue]:
     info = record.CategoryInfo
-    out: dict[str, Any] = {
+    out: dict[str, JsonValue] = {
         "FullyQualifiedErrorId": record.FullyQualifiedErrorId,
         "Message": error_message(record),
         "Category": getattr(info.Category, "name", None) or str(info.Category),
@@ -35,7 +38,7 @@ def error_to_json(record: ErrorRecord) -> dict[str, Any]:
     return out
 
 
-def to_json(obj: Any) -> Any:
+def to_json(obj: Any) -> JsonValue:
     """A JSON-serialisable value; secrets never appear (SecureString becomes its type name)."""
     if obj is None or isinstance(obj, bool):
         return obj
@@ -70,7 +73,7 @@ def to_json(obj: Any) -> Any:
         props = V.properties(obj)
         if not props and not isinstance(obj, PSCustomObject):
             return V.to_text(obj)
-        out = {name: to_json(value) for name, value in props}
+        out: dict[str, JsonValue] = {name: to_json(value) for name, value in props}
         out["PSTypeNames"] = list(obj.PSObject.type_names)
         return out
     return str(obj)

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+from psrpcore.types import ErrorRecord, ProgressRecord
 
 from powershell.formatting import values as V
 from powershell.formatting.errors import format_debug, format_error, format_verbose, format_warning
-from powershell.formatting.jsonify import to_json
+from powershell.formatting.jsonify import JsonValue, to_json
 from powershell.formatting.views import format_output
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 RED, YELLOW, RESET = "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
@@ -40,10 +45,10 @@ class _Progress:
             console=self.console, transient=True, auto_refresh=True, redirect_stdout=False,
             redirect_stderr=False,
         )
-        self.tasks: dict[int, Any] = {}  # in order of last update, oldest first
+        self.tasks: dict[int, TaskID] = {}  # in order of last update, oldest first
         self.started = False
 
-    def update(self, record: Any) -> None:
+    def update(self, record: ProgressRecord) -> None:
         activity_id = int(record.ActivityId or 0)
         completed = getattr(record.RecordType, "name", str(record.RecordType)) == "Completed"
         if completed:
@@ -53,14 +58,14 @@ class _Progress:
             return
         percent = record.PercentComplete
         total = 100 if percent is not None and percent >= 0 else None
-        fields = dict(description=str(record.Activity or ""), status=str(record.StatusDescription or ""))
+        description, status = str(record.Activity or ""), str(record.StatusDescription or "")
         if activity_id in self.tasks:
             task = self.tasks.pop(activity_id)
-            self.progress.update(task, total=total, completed=max(percent, 0) if total else 0, **fields)
+            self.progress.update(task, total=total, completed=max(percent, 0) if total else 0,
+                                 description=description, status=status)
         else:
             task = self.progress.add_task(
-                fields["description"], total=total, completed=max(percent or 0, 0) if total else 0,
-                status=fields["status"])
+                description, total=total, completed=max(percent or 0, 0) if total else 0, status=status)
         self.tasks[activity_id] = task
         self._show_latest()
         if not self.started:
@@ -107,7 +112,7 @@ class ConsoleSink:
                 stream.write(text)
                 stream.flush()
 
-    def error(self, record: Any) -> None:
+    def error(self, record: ErrorRecord) -> None:
         self.errors_written += 1
         # 5.1 ends the error view with a line holding a single space
         self._write(self.err, format_error(record, self.width) + " \n", RED)
@@ -125,7 +130,7 @@ class ConsoleSink:
         data = getattr(message, "MessageData", message)
         self._write(self.out, V.to_text(data) + "\n")
 
-    def progress(self, record: Any) -> None:
+    def progress(self, record: ProgressRecord) -> None:
         if not self.is_tty:
             return  # progress is for people watching a terminal; pipes get nothing
         with self._lock:
@@ -158,7 +163,7 @@ class JsonSink:
         self._lock = threading.Lock()
         self.errors_written = 0
 
-    def _line(self, stream: TextIO, value: Any) -> None:
+    def _line(self, stream: TextIO, value: JsonValue) -> None:
         with self._lock:
             stream.write(json.dumps(value, ensure_ascii=False) + "\n")
             stream.flush()
@@ -170,7 +175,7 @@ class JsonSink:
             return
         self._line(self.out, to_json(obj))
 
-    def error(self, record: Any) -> None:
+    def error(self, record: ErrorRecord) -> None:
         self.errors_written += 1
         self._line(self.err, to_json(record))
 
@@ -186,7 +191,7 @@ class JsonSink:
     def information(self, message: Any) -> None:
         self._line(self.err, {"stream": "information", "message": to_json(getattr(message, "MessageData", message))})
 
-    def progress(self, record: Any) -> None:
+    def progress(self, record: ProgressRecord) -> None:
         pass
 
     def flush(self) -> None:

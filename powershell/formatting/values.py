@@ -8,7 +8,7 @@ from typing import Any
 
 from psrpcore.types import PSObject
 
-from powershell.text import (  # noqa: F401  (re-exported: the views and jsonify use them through V.)
+from powershell.text import (  # re-exported (__all__): the views and jsonify use them through V.
     double_text,
     explicit_to_string,
     general_datetime,
@@ -20,6 +20,25 @@ from powershell.text import (  # noqa: F401  (re-exported: the views and jsonify
     to_display,
     to_string,
 )
+
+__all__ = [
+    "ENUMERATION_LIMIT",
+    "cell_text",
+    "custom_object_text",
+    "double_text",
+    "explicit_to_string",
+    "general_datetime",
+    "invariant_datetime",
+    "is_collection",
+    "is_numeric",
+    "long_datetime",
+    "properties",
+    "property_value",
+    "timespan_text",
+    "to_display",
+    "to_string",
+    "to_text",
+]
 
 # $FormatEnumerationLimit: how many items of a collection a cell shows before "...".
 ENUMERATION_LIMIT = 4

@@ -134,18 +134,18 @@ def render_table(objs: list[Any], width: int, view: View | None = None) -> list[
         return []
     raw_rows = _rows(objs, props)
     cells = [[_one_line(V.cell_text(v)) for v in row] for row in raw_rows]
-    right = []
+    right: list[bool] = []
     for col in range(len(props)):
         if view is not None:
-            right.append(bool(view.align) and view.align[col] == "right")
+            right.append(bool(view.align and view.align[col] == "right"))
             continue
         # generated tables right-align numbers, as PowerShell does without format data
         sample = next((row[col] for row in raw_rows if row[col] is not None), None)
         right.append(V.is_numeric(sample))
-    widths = []
+    widths: list[int] = []
     for col, label in enumerate(labels):
         natural = max([len(label)] + [len(row[col]) for row in cells])
-        widths.append(fixed[col] if fixed[col] else natural)
+        widths.append(fixed[col] or natural)
     auto = [fixed[col] is None for col in range(len(props))]
     available = max(width - 1, 10)
     # Shrink the widest auto-sized column until the row fits; then drop columns that cannot fit.
