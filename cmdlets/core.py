@@ -8,7 +8,10 @@ real cmdlets (`<id>,Microsoft.PowerShell.Commands.<Class>`), since JEA proxies c
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
+
+from psrpcore.types import PSObject, add_note_property
 
 from cmdlets import help as helptext
 from cmdlets.help import has_wildcards, wildcard_match
@@ -16,7 +19,6 @@ from powershell.commands import Cmdlet, Example, Parameter
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, ErrorRecord, PSCustomObject, custom_object, error_record
 from powershell.pipeline import TerminatingError
-from psrpcore.types import PSObject, add_note_property
 
 COMMAND_TYPES = ("Alias", "Function", "Filter", "Cmdlet", "ExternalScript", "Application", "Script",
                  "Workflow", "Configuration", "All")

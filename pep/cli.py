@@ -14,7 +14,6 @@ Heavy dependencies (Azure SDK, pypsrp, aiohttp) are imported only by the subcomm
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -143,12 +142,13 @@ def run_one_shot(env, text: str, as_json: bool = False) -> int:
 
     fg = Foreground(notice=_notice)
     with fg.guard():
+        from pep import terminal
         from powershell import formatting
         from session.runspace import Runspace
 
         is_tty = sys.stdout.isatty()
         sink = formatting.JsonSink(sys.stdout, sys.stderr) if as_json else formatting.ConsoleSink(
-            sys.stdout, sys.stderr, width=_width(), is_tty=is_tty)
+            sys.stdout, sys.stderr, width=terminal.width(), is_tty=is_tty)
         rs = Runspace(env, is_terminal=is_tty and not as_json)
         try:
             result = fg.run(lambda stop: rs.invoke(text, sink, stop_event=stop), sink=sink)
@@ -197,9 +197,3 @@ def run_interactive(env) -> int:
     finally:
         rs.close()
 
-
-def _width() -> int:
-    try:
-        return os.get_terminal_size().columns if sys.stdout.isatty() else 120
-    except OSError:
-        return 120

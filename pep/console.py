@@ -12,7 +12,7 @@ import os
 import select
 import shutil
 import sys
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import cmd2
 from cmd2 import CompletionItem, Completions
@@ -88,13 +88,22 @@ def needs_more_input(text: str) -> bool:
 
 # -- the host: PowerShell's mandatory-parameter prompt ----------------------------------------------
 
+class Terminal(Protocol):
+    """What a ConsoleHost reads from and writes to: the cmd2 console, or `pep run`'s terminal."""
+
+    stdin: TextIO
+    stdout: TextIO
+
+    def stop_requested(self) -> bool: ...
+
+
 class ConsoleHost:
     """HostUI for the console: 'Supply values for the following parameters:' read from the terminal.
 
     Called from the worker thread that runs the command; a Ctrl+C (the console's stop event) ends
     the prompt and the command."""
 
-    def __init__(self, console: "PepConsole"):
+    def __init__(self, console: Terminal):
         self.console = console
 
     def _write(self, text: str) -> None:
@@ -129,7 +138,7 @@ class ConsoleHost:
                     break
             line = stdin.readline()
         finally:
-            if old is not None:
+            if old is not None and fd is not None:
                 import termios
 
                 termios.tcsetattr(fd, termios.TCSADRAIN, old)
@@ -145,7 +154,7 @@ class ConsoleHost:
         answers: dict[str, Any] = {}
         for field in fields:
             if field.is_array:
-                values = []
+                values: list[str] = []
                 while True:
                     line = self.read_line(f"{field.name}[{len(values)}]: ")
                     if line is None:
@@ -181,9 +190,10 @@ def _fileno(stream: TextIO) -> int | None:
 class PepConsole(cmd2.Cmd):
     """A PEP session at a terminal. Every line goes to the runspace; cmd2's built-ins are gone."""
 
-    # cmd2 only dispatches to callable do_* attributes: None removes the built-in for good.
-    do_shell = do_edit = do_set = do_shortcuts = do_run_pyscript = do_run_script = None
-    do__relative_run_script = do_history = do_py = do_ipy = do_help = do_quit = None
+    # cmd2 only dispatches to callable do_* attributes: None removes the built-in for good (its
+    # annotations do not foresee that, hence the ignores).
+    do_shell = do_edit = do_set = do_shortcuts = do_run_pyscript = do_run_script = None  # type: ignore[assignment]
+    do__relative_run_script = do_history = do_py = do_ipy = do_help = do_quit = None  # type: ignore[assignment]
 
     def __init__(self, runspace: Any, stdin: TextIO | None = None, stdout: TextIO | None = None,
                  stderr: TextIO | None = None):
@@ -193,8 +203,8 @@ class PepConsole(cmd2.Cmd):
             include_ipy=False, persistent_history_file="", startup_script="",
         )
         # alias and macro attach subcommands during __init__, so they can only go afterwards
-        self.do_alias = None
-        self.do_macro = None
+        self.do_alias = None  # type: ignore[assignment]
+        self.do_macro = None  # type: ignore[assignment]
         self.rs = runspace
         self.stderr = stderr or sys.stderr
         self.prompt = f"[{runspace.prompt_name}]: PS> "

@@ -258,3 +258,12 @@ class CommandContext:
     def check_stopped(self) -> None:
         if self.stop_event.is_set():
             raise PipelineStoppedError("The pipeline has been stopped.")
+
+
+@dataclass
+class InvocationResult:
+    """How one input (or command-form pipeline) ended, for every front end."""
+
+    state: str = "Completed"  # Completed | Failed | Stopped
+    had_errors: bool = False  # any error record was written
+    terminating_error: ErrorRecord | None = None

@@ -30,8 +30,9 @@ import logging
 import re
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger("pep.foreground")
 
@@ -90,7 +91,7 @@ class Foreground:
         return True
 
     @contextmanager
-    def guard(self) -> Iterator["Foreground"]:
+    def guard(self) -> Iterator[Foreground]:
         """Route SIGINT to `interrupt` for the duration (nestable; a no-op off the main thread)."""
         install = self._guards == 0 and threading.current_thread() is threading.main_thread()
         if install:

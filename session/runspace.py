@@ -19,34 +19,39 @@ from __future__ import annotations
 
 import threading
 import traceback
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from powershell.commands import Cmdlet
 from powershell.invocation import CommandCall
 from powershell.limits import (
-    ARGUMENT_EXCEPTION, Limits, argument_too_long_message, check_arguments, check_calls_total, check_input,
-    check_value, shorten,
+    ARGUMENT_EXCEPTION,
+    Limits,
+    argument_too_long_message,
+    check_arguments,
+    check_calls_total,
+    check_input,
+    check_value,
+    shorten,
 )
 from powershell.objects import (
-    ErrorCategory, ErrorRecord, SourcePosition, error_record, with_invocation, with_position, with_recommended_action,
+    ErrorCategory,
+    ErrorRecord,
+    SourcePosition,
+    error_record,
+    with_invocation,
+    with_position,
+    with_recommended_action,
 )
-from powershell.pipeline import CollectingSink, CommandContext, HostUI, PipelineStoppedError, StreamSink, TerminatingError
+from powershell.pipeline import CollectingSink, CommandContext, HostUI, InvocationResult, PipelineStoppedError, StreamSink, TerminatingError
 from session.foreground import leaves_session
-
+from session.transcript import Transcript
 
 NOT_RECOGNIZED = (
     "The term '{}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
     "Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
 )
-
-
-@dataclass
-class InvocationResult:
-    state: str = "Completed"  # Completed | Failed | Stopped
-    had_errors: bool = False  # any error record was written
-    terminating_error: ErrorRecord | None = None
 
 
 class _CountingSink:
@@ -202,7 +207,7 @@ class Runspace:
         # Input size limits (limits.* configuration keys) guard the PEP's NoLanguage door; a
         # workstation script (pep run) is the local user's own file.
         self.limits = Limits.from_env(env)
-        self.transcript = None
+        self.transcript: Transcript | None = None
         if transcript:
             self.start_transcript()
 
@@ -307,7 +312,7 @@ class Runspace:
                 return self._invoke_workstation(text, sink, stop_event, host)
         except ParseError as e:
             record = e.to_error_record()
-            if getattr(e, "hint", None):
+            if e.hint:
                 with_recommended_action(record, e.hint)
             sink.error(record)
             return InvocationResult("Failed", True, record)
@@ -354,10 +359,10 @@ class Runspace:
                 sink.error(record)
                 return InvocationResult("Failed", True, record)
             if self._limited:
-                record = check_arguments(call, self.limits, cls.name, text, input if index == 0 else None)
-                if record is not None:  # refused before binding
-                    sink.error(record)
-                    return InvocationResult("Failed", True, record)
+                refusal = check_arguments(call, self.limits, cls.name, text, input if index == 0 else None)
+                if refusal is not None:  # refused before binding
+                    sink.error(refusal)
+                    return InvocationResult("Failed", True, refusal)
             try:
                 binder_host = _LimitedHost(host, self.limits) if self._limited and host is not None else host
                 binding = bind(cls, call.arguments, host=binder_host, expect_input=index > 0 or input is not None)
@@ -446,8 +451,6 @@ class Runspace:
         return []
 
     def start_transcript(self) -> None:
-        from session.transcript import Transcript
-
         self.transcript = Transcript(self.env.state.transcripts, self.user, self.prompt_name)
 
     def close_transcript(self) -> None:

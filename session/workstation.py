@@ -3,14 +3,14 @@ operators' scripts use around remoting (variables, literals, dates, comparisons,
 workstation cmdlets, Invoke-Command script blocks with `$using:`). Everything else is refused with
 an error naming the construct, before any of the script runs.
 
-    run_script(runspace, text, sink, stop_event=..., host=...) -> session.runspace.InvocationResult
+    run_script(runspace, text, sink, stop_event=..., host=...) -> powershell.pipeline.InvocationResult
 """
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-from powershell.pipeline import PipelineStoppedError
+from powershell.pipeline import InvocationResult, PipelineStoppedError
 
 
 def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Event | None = None,
@@ -19,7 +19,6 @@ def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Eve
     from powershell.language.workstation import subset
     from powershell.language.workstation.evaluator import Evaluator, ExitScript
     from powershell.language.workstation.values import ScriptError
-    from session.runspace import InvocationResult
 
     stop_event = stop_event or threading.Event()
     host = host or getattr(runspace, "host", None)

@@ -14,16 +14,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from test_listener_support import PASSWORD, TEST_CMDLETS, USER
 
 from collector.stampgen import generate
-from powershell.formatting import format_error
-from powershell.pipeline import ListSink
 from pep.bridge.frontends import workstation_runspace
 from pep.bridge.shell import WorkstationShell
+from powershell.formatting import format_error
+from powershell.pipeline import ListSink
 from remoting.state import state_of
 from session.environment import Environment
 from session.listener.server import ListenerThread
-from test_listener_support import PASSWORD, TEST_CMDLETS, USER
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD = "[cloudadmin]"

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from pep.bridge.frontends import workstation_runspace
 from powershell.invocation import NO_VALUE
 from powershell.language import parse
 from powershell.language.workstation.dates import dotnet_format, uformat
 from powershell.language.workstation.remoting import plan
 from powershell.objects import PSCredential, PSSecureString
 from powershell.pipeline import ListSink
-from pep.bridge.frontends import workstation_runspace
 from session.environment import Environment
 
 

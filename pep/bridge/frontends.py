@@ -55,10 +55,10 @@ def _local_user() -> str:
 
 
 def _console_sink():
+    from pep import terminal
     from powershell import formatting
-    from pep.cli import _width
 
-    return formatting.ConsoleSink(sys.stdout, sys.stderr, width=_width(), is_tty=sys.stdout.isatty())
+    return formatting.ConsoleSink(sys.stdout, sys.stderr, width=terminal.width(), is_tty=sys.stdout.isatty())
 
 
 def main_run(env: Any, args: Any) -> int:
@@ -136,10 +136,10 @@ def parse_target(target: str, https: bool) -> tuple[str, int]:
 
 
 def main_connect(env: Any, args: Any) -> int:
+    from pep.bridge.shell import WorkstationShell
     from pep.console import run_console
     from powershell.objects import PSCredential, PSSecureString
     from remoting.client import RemoteSession, RemotingError, SessionOption
-    from pep.bridge.shell import WorkstationShell
     from remoting.state import state_of
 
     sink = _console_sink()

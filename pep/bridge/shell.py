@@ -25,7 +25,7 @@ class WorkstationShell:
         return bool(getattr(self.rs, "exit_requested", False))
 
     def invoke(self, text: str, sink: Any, *, stop_event: threading.Event | None = None, host: Any = None) -> Any:
-        from session.runspace import InvocationResult
+        from powershell.pipeline import InvocationResult
 
         session = self.state.entered
         if session is None or leaves_session(text):
