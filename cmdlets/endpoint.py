@@ -11,7 +11,7 @@ from typing import Any
 
 from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory
-from powershell.pipeline import PipelineStoppedError
+from powershell.pipeline import CommandContext, PipelineStoppedError
 
 
 class ClosePrivilegedEndpoint(Cmdlet):
@@ -36,7 +36,7 @@ class ClosePrivilegedEndpoint(Cmdlet):
                 "contoso\\operator"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         from collector.errors import CollectionStopped, DestinationError
         from collector.sinks.smb import SmbSink
         from common.inuse import in_use

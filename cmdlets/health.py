@@ -11,6 +11,7 @@ from typing import Any
 from collector import health
 from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory, custom_object
+from powershell.pipeline import CommandContext
 
 _TESTS = tuple(name for name, _ in health.CATEGORIES)
 
@@ -57,7 +58,7 @@ class TestAzureStack(Cmdlet):
                 "Test-AzureStack -Include AzsControlPlane, AzsDefenderSummary -DetailedResults"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         if params.get("List"):
             for name, display in health.CATEGORIES:
                 ctx.write_output(custom_object("AzureStack.TestCategory", Name=name, DisplayName=f"Azure Stack Hub {display}"))
@@ -106,7 +107,7 @@ class TestAzureStack(Cmdlet):
             return
         ctx.write_output(not failed)
 
-    def _backup_share(self, ctx: Any, params: dict[str, Any]) -> health.TestResult:
+    def _backup_share(self, ctx: CommandContext, params: dict[str, Any]) -> health.TestResult:
         """The one test that touches something real: log on to the backup share and write a marker."""
         try:
             from collector.errors import DestinationError

@@ -28,18 +28,18 @@ from collector.window import WindowError, resolve
 from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, custom_object, error_record
-from powershell.pipeline import PipelineStoppedError, TerminatingError
+from powershell.pipeline import CommandContext, PipelineStoppedError, TerminatingError
 
 
-def _env(ctx: Any) -> Any:
+def _env(ctx: CommandContext) -> Any:
     return ctx.runspace.env
 
 
-def _user(ctx: Any) -> str:
+def _user(ctx: CommandContext) -> str:
     return getattr(ctx.runspace, "user", "") or ""
 
 
-def _fail(ctx: Any, message: str, error_id: str, category=ErrorCategory.InvalidArgument,
+def _fail(ctx: CommandContext, message: str, error_id: str, category=ErrorCategory.InvalidArgument,
           exception_type: str = "System.ArgumentException", target: Any = None) -> None:
     ctx.throw(redact(message), error_id, category, exception_type=exception_type, target=target)
 
@@ -56,14 +56,14 @@ def _as_typed(params: dict[str, Any]) -> AsTyped:
                    vm_recovery=bool(params.get("PerformVMLogRecovery")))
 
 
-def _window(ctx: Any, params: dict[str, Any]):
+def _window(ctx: CommandContext, params: dict[str, Any]):
     try:
         return resolve(params.get("FromDate"), params.get("ToDate"))
     except WindowError as e:
         _fail(ctx, str(e), "InvalidTimeWindow", target=params.get("ToDate"))
 
 
-def _check_nodes(ctx: Any, nodes: list[str] | None) -> None:
+def _check_nodes(ctx: CommandContext, nodes: list[str] | None) -> None:
     bad = unknown_nodes(_env(ctx).stamp, nodes)
     if bad:
         known = ", ".join(h.name for h in _env(ctx).stamp.hosts)
@@ -71,7 +71,7 @@ def _check_nodes(ctx: Any, nodes: list[str] | None) -> None:
               "NodeNotFound", ErrorCategory.ObjectNotFound, target=shorten(bad[0]))
 
 
-def _local_folder(ctx: Any, folder: Any, *, configured: str | None = None) -> Path:
+def _local_folder(ctx: CommandContext, folder: Any, *, configured: str | None = None) -> Path:
     """The local folder a session asks the server to write to, checked before any work: a NUL byte
     or an over-long name is InvalidOutputPath for anyone; a remote session (ctx.runspace.output_roots
     set) may write only under the output roots (collector.output_roots), else UnauthorizedOutputPath.
@@ -90,7 +90,7 @@ def _local_folder(ctx: Any, folder: Any, *, configured: str | None = None) -> Pa
         raise  # unreachable: _fail raises
 
 
-def _make_folder(ctx: Any, folder: Any, error_id: str, *, configured: str | None = None) -> Path:
+def _make_folder(ctx: CommandContext, folder: Any, error_id: str, *, configured: str | None = None) -> Path:
     """Create a destination folder before any work, or refuse with a record (never a traceback)."""
     path = _local_folder(ctx, folder, configured=configured)
     try:
@@ -102,7 +102,7 @@ def _make_folder(ctx: Any, folder: Any, error_id: str, *, configured: str | None
     return path
 
 
-def _open_sink(ctx: Any, dest: Destination) -> Sink:
+def _open_sink(ctx: CommandContext, dest: Destination) -> Sink:
     """The sink for a destination, or a terminating record before any work (collector.destination)."""
     try:
         return open_sink(dest, _env(ctx))
@@ -168,7 +168,7 @@ class GetAzureStackLog(Cmdlet):
                 "Get-AzureStackLog -FilterByResourceProvider SQLAdapter -OutputPath C:\\Logs"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         env = _env(ctx)
         out_path, share, sas = params.get("OutputPath"), params.get("OutputSharePath"), params.get("OutputSasUri")
         share_cred, in_sas = params.get("OutputShareCredential"), params.get("InputSasUri")
@@ -218,7 +218,7 @@ class GetAzureStackLog(Cmdlet):
             timeout_minutes=float(params.get("TimeOutInMinutes") or DEFAULT_TIMEOUT_MINUTES))
         run_collection(ctx, env, req, sink)
 
-    def _download(self, ctx: Any, in_sas: str, window: Any, out_path: Path) -> None:
+    def _download(self, ctx: CommandContext, in_sas: str, window: Any, out_path: Path) -> None:
         try:
             from collector.errors import DestinationError
             from collector.sas import parse_sas_url
@@ -274,7 +274,7 @@ class SendAzureStackDiagnosticLog(Cmdlet):
         Example("Send the logs of the Support Service and WAS", "Send-AzureStackDiagnosticLog -FilterByRole SupportBridgeController,WAS"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         env = _env(ctx)
         sas = env.setting("support.sas_url")
         registered = (env.stamp.definition.get("registration") or {}).get("registered", False)
@@ -316,7 +316,7 @@ class InvokeAzureStackOnDemandLog(Cmdlet):
                 "Invoke-AzureStackOnDemandLog -Generate -FilterByRole SLB; Get-AzureStackLog -FilterByRole SLB -OutputPath C:\\Logs"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         import shutil
 
         from collector.engine import stamp_root
@@ -374,7 +374,7 @@ class GetClusterLog(Cmdlet):
     output_type = "System.IO.FileInfo"
     examples = (Example("Cluster log of the last 30 minutes of one node", "Get-ClusterLog -Node azs-node01 -TimeSpan 30"),)
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         from collector.clusterlog import write_cluster_log
         from collector.engine import stamp_root
 
@@ -411,7 +411,7 @@ class GetClusterLog(Cmdlet):
         ctx.write_progress("Get-ClusterLog", "Completed", completed=True)
 
     @staticmethod
-    def _destination(ctx: Any, env: Any, given: Any) -> Path:
+    def _destination(ctx: CommandContext, env: Any, given: Any) -> Path:
         """-Destination; else cluster_log.destination; else <state>/ClusterLogs for the console and
         <first output root>/ClusterLogs for a remote session (which may write only under the roots)."""
         if given:

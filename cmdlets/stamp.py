@@ -14,6 +14,7 @@ from typing import Any
 from collector.stamp import Stamp
 from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory, PSCustomObject, custom_object
+from powershell.pipeline import CommandContext
 
 
 def _derived_guid(stamp: Stamp, purpose: str) -> str:
@@ -92,7 +93,7 @@ class GetAzureStackStampInformation(Cmdlet):
                 "Run on the workstation, with $session opened by New-PSSession -ConfigurationName PrivilegedEndpoint."),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         ctx.write_output(stamp_information(ctx.runspace.env.stamp))
 
 
@@ -115,7 +116,7 @@ class GetAzureStackSupportConfiguration(Cmdlet):
         Example("Include the registration object ID", "Get-AzureStackSupportConfiguration -IncludeRegistrationObjectId"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         env = ctx.runspace.env
         stamp = env.stamp
         reg = stamp.definition.get("registration") or {}
@@ -154,7 +155,7 @@ class GetThirdPartyNotices(Cmdlet):
     parameters = (AS_JOB,)
     examples = (Example("Show the notices", "Get-ThirdPartyNotices"),)
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         ctx.write_output(third_party_notices())
 
 
