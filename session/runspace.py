@@ -45,6 +45,7 @@ from powershell.objects import (
     with_recommended_action,
 )
 from powershell.pipeline import CollectingSink, CommandContext, HostUI, InvocationResult, PipelineStoppedError, StreamSink, TerminatingError
+from session.environment import Environment
 from session.foreground import leaves_session
 from session.transcript import Transcript
 
@@ -174,7 +175,7 @@ class Runspace:
 
     def __init__(
         self,
-        env: Any,
+        env: Environment,
         *,
         language_mode: str = "NoLanguage",
         host: HostUI | None = None,
@@ -510,7 +511,7 @@ def _refused_for_size(result: InvocationResult) -> bool:
     return fqid.split(",")[0] in ("InputTooLong", "ArgumentTooLong")
 
 
-def _log_internal_error(env: Any, command: str, tb: str) -> None:
+def _log_internal_error(env: Environment, command: str, tb: str) -> None:
     """Keep the traceback for developers in the state directory; users only see the error record."""
     try:
         from datetime import datetime

@@ -32,6 +32,7 @@ from aiohttp import web
 from common.state import atomic_write
 from powershell.limits import Limits
 from session.accounts import Accounts
+from session.environment import Environment
 from session.listener.connections import ConnectionGuard, ConnectionLimits
 from session.listener.http import WSManHTTP
 from session.listener.runner import Runner
@@ -99,7 +100,7 @@ def channel_binding_data(cert_path: Path) -> bytes:
 class Listener:
     """Everything one listener owns; `start()`/`stop()` run on an asyncio loop."""
 
-    def __init__(self, env: Any, *, https: bool = False, auth: Iterable[str] = DEFAULT_AUTH,
+    def __init__(self, env: Environment, *, https: bool = False, auth: Iterable[str] = DEFAULT_AUTH,
                  admin_password_file: str | os.PathLike | None = None, idle_timeout: float | None = None,
                  keepalive_timeout: float | None = None, workers: int | None = None,
                  runspace_factory: Any = None):
@@ -233,7 +234,7 @@ def parse_listen(listen: str, https: bool) -> tuple[str, int]:
     return listen, default_port
 
 
-def serve(env: Any, listen: str = "127.0.0.1:5985", https: bool = False, auth: Iterable[str] = DEFAULT_AUTH,
+def serve(env: Environment, listen: str = "127.0.0.1:5985", https: bool = False, auth: Iterable[str] = DEFAULT_AUTH,
           admin_password_file: str | os.PathLike | None = None, out: Any = None) -> int:
     """Run the listener until SIGINT/SIGTERM. Prints the URL (and a generated password, once)."""
     out = out or sys.stdout
@@ -286,7 +287,7 @@ def _log_to(path: Path) -> Path:
 class ListenerThread:
     """A listener on its own event loop in a daemon thread (tests, benchmarks)."""
 
-    def __init__(self, env: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: Any):
+    def __init__(self, env: Environment, host: str = "127.0.0.1", port: int = 0, **kwargs: Any):
         self.listener = Listener(env, **kwargs)
         self._host, self._port = host, port
         self.loop = asyncio.new_event_loop()
@@ -321,7 +322,7 @@ class ListenerThread:
         self.stop()
 
 
-def main_serve(env: Any, args: Any) -> int:
+def main_serve(env: Environment, args: Any) -> int:
     """`pep serve` from the CLI's parsed arguments (listen, https, auth, admin_password_file)."""
     from session.accounts import AccountError
 
