@@ -13,14 +13,14 @@ import re
 import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn, Protocol
 
 from powershell.invocation import NO_VALUE, CommandArgument, CommandCall
 from powershell.language import ast
 from powershell.language.workstation import dates, members
-from powershell.language.workstation.values import ScriptBlockValue, TypeValue, collapse, runtime_error, to_text, type_name
+from powershell.language.workstation.values import ScriptBlockValue, ScriptError, TypeValue, collapse, runtime_error, to_text, type_name
 from powershell.objects import ErrorCategory
-from powershell.pipeline import CollectingSink, PipelineStoppedError
+from powershell.pipeline import CollectingSink, HostUI, InvocationResult, PipelineStoppedError, StreamSink
 
 _OPERATOR_METHODS = {"+": "op_Addition", "-": "op_Subtraction", "*": "op_Multiply", "/": "op_Division",
                      "%": "op_Modulus"}
@@ -30,8 +30,18 @@ USING_OUTSIDE = (
     "the script block is invoked on a remote computer.")
 
 
+class WorkstationRunspace(Protocol):
+    """What the evaluator uses of the runspace (session.runspace.Runspace, a floor above): the
+    script's variables and the runner of a pipeline of commands."""
+
+    variables: dict[str, Any]
+
+    def _run(self, calls: list[CommandCall], sink: StreamSink, stop_event: threading.Event | None,
+             host: HostUI | None, text: str | None, input: list[Any] | None) -> InvocationResult: ...
+
+
 class ExitScript(Exception):
-    def __init__(self, code: int):
+    def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
 
@@ -51,15 +61,21 @@ def truthy(value: Any) -> bool:
 
 
 class Evaluator:
-    def __init__(self, runspace: Any, text: str, sink: Any, stop_event: threading.Event, host: Any):
+    def __init__(self, runspace: WorkstationRunspace, text: str, sink: StreamSink, stop_event: threading.Event,
+                 host: HostUI | None) -> None:
         self.runspace = runspace
         self.text = text
         self.sink = sink
         self.stop_event = stop_event
         self.host = host
 
+    def _not_supported(self, what: str, node: ast.Node) -> ScriptError:
+        """A construct the subset check refuses before a script runs, met anyway."""
+        return runtime_error(f"The {what} is not supported by pep run's workstation subset.",
+                             "NotSupportedByWorkstationSubset", node, self.text)
+
     # ----- statements ----------------------------------------------------------------------------
-    def statement(self, node: ast.Node, out: Any) -> None:
+    def statement(self, node: ast.Node, out: StreamSink) -> None:
         if self.stop_event.is_set():
             raise PipelineStoppedError()
         if isinstance(node, ast.Assignment):
@@ -71,8 +87,7 @@ class Evaluator:
         elif isinstance(node, ast.CommandExpression):
             self.emit(self.expr(node.expression), out)
         else:  # the subset check refuses everything else before the script runs
-            raise runtime_error(f"The {type(node).__name__} statement is not supported by pep run's workstation "
-                                "subset.", "NotSupportedByWorkstationSubset", node, self.text)
+            raise self._not_supported(f"{type(node).__name__} statement", node)
 
     def _exit_code(self, node: ast.KeywordStatement) -> int:
         rest = node.text.strip()[4:].strip()
@@ -86,7 +101,7 @@ class Evaluator:
         except Exception:  # `exit <something odd>`: PowerShell exits 0 when the value is not a number
             return 0
 
-    def emit(self, value: Any, out: Any) -> None:
+    def emit(self, value: Any, out: StreamSink) -> None:
         if value is None:
             return
         if isinstance(value, (list, tuple)):
@@ -116,6 +131,8 @@ class Evaluator:
 
     def assign(self, node: ast.Assignment) -> Any:
         target = node.target
+        if not isinstance(target, ast.Variable):
+            raise self._not_supported("assignment to anything but a variable", target)
         value = self.statement_value(node.value)
         name = target.name.lower()
         if node.operator != "=":
@@ -130,7 +147,7 @@ class Evaluator:
         return value
 
     # ----- pipelines --------------------------------------------------------------------------------
-    def pipeline(self, node: ast.Pipeline, out: Any) -> None:
+    def pipeline(self, node: ast.Pipeline, out: StreamSink) -> None:
         elements = list(node.elements)
         data = None
         if isinstance(elements[0], ast.CommandExpression):
@@ -140,12 +157,20 @@ class Evaluator:
                 return
             data = list(value) if isinstance(value, (list, tuple)) else ([] if value is None else [value])
             elements = elements[1:]
-        calls = [self.command_call(e) for e in elements]
+        calls: list[CommandCall] = []
+        for element in elements:
+            if not isinstance(element, ast.Command):  # the parser refuses this already
+                raise runtime_error("Expressions are only allowed as the first element of a pipeline.",
+                                    "ExpressionsMustBeFirstInPipeline", element, self.text)
+            calls.append(self.command_call(element))
         result = self.runspace._run(calls, out, self.stop_event, self.host, self.text, data)
         if result.state == "Stopped":
             raise PipelineStoppedError()
 
     def command_call(self, node: ast.Command) -> CommandCall:
+        name = node.name
+        if not isinstance(name, ast.StringConstant):
+            raise self._not_supported("command name given as an expression", name)
         args: list[CommandArgument] = []
         for el in node.elements[1:]:
             src = self.text[el.start:el.end]
@@ -158,7 +183,7 @@ class Evaluator:
             else:
                 args.append(CommandArgument(value=self.argument(el), text=src, start=el.start, end=el.end))
         # the element's extent, as the PEP's parser gives it: errors the command writes point at all of it
-        return CommandCall(node.name.value, args, start=node.start, end=node.end)
+        return CommandCall(name.value, args, start=node.start, end=node.end)
 
     def argument(self, node: ast.Node) -> Any:
         if isinstance(node, ast.StringConstant):
@@ -180,8 +205,7 @@ class Evaluator:
     def expr(self, node: ast.Node) -> Any:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
-            raise runtime_error(f"The {type(node).__name__} expression is not supported by pep run's workstation "
-                                "subset.", "NotSupportedByWorkstationSubset", node, self.text)
+            raise self._not_supported(f"{type(node).__name__} expression", node)
         return method(node)
 
     def _StringConstant(self, node: ast.StringConstant) -> Any:
@@ -248,8 +272,13 @@ class Evaluator:
                                 "InvalidCastParseTargetInvocation", node, self.text,
                                 category=ErrorCategory.InvalidArgument, target=to_text(value)) from None
 
+    def _member_name(self, node: ast.Member | ast.InvokeMember) -> str:
+        if not isinstance(node.member, ast.StringConstant):
+            raise self._not_supported("member name given as an expression", node)
+        return node.member.value
+
     def _Member(self, node: ast.Member) -> Any:
-        name = node.member.value
+        name = self._member_name(node)
         if node.static:
             target = self.expr(node.target)
             try:
@@ -259,7 +288,7 @@ class Evaluator:
         return members.get_member(self.expr(node.target), name)
 
     def _InvokeMember(self, node: ast.InvokeMember) -> Any:
-        name = node.member.value
+        name = self._member_name(node)
         target = self.expr(node.target)
         args = [self.expr(a) for a in node.arguments]
         if target is None and not node.static:
@@ -324,7 +353,7 @@ class Evaluator:
         return self.compare(op, left, right, node)
 
     # ----- operators -------------------------------------------------------------------------------
-    def to_number(self, value: Any, node: ast.Node) -> Any:
+    def to_number(self, value: Any, node: ast.Node) -> int | float:
         if isinstance(value, bool):
             return int(value)
         if isinstance(value, (int, float)):
@@ -377,7 +406,7 @@ class Evaluator:
             return int(q) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else q
         return a % b
 
-    def _op_error(self, op: str, left: Any, node: ast.Node) -> None:
+    def _op_error(self, op: str, left: Any, node: ast.Node) -> NoReturn:
         raise runtime_error(f"Method invocation failed because [{type_name(left)}] does not contain a method named "
                             f"'{_OPERATOR_METHODS[op]}'.", "MethodNotFound", node, self.text)
 
@@ -404,16 +433,16 @@ class Evaluator:
             return hit if base == "match" else not hit
         a, b = self._coerce_pair(left, right, case, node)
         if base == "eq":
-            return a == b
+            return bool(a == b)
         if base == "ne":
-            return a != b
+            return bool(a != b)
         if a is None or b is None:
             a = "" if a is None else a
             b = "" if b is None else b
             if type(a) is not type(b):
                 a, b = to_text(a), to_text(b)
         try:
-            return {"gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[base]
+            return bool({"gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[base])
         except TypeError:
                 raise runtime_error(f'Cannot compare "{to_text(left)}" to "{to_text(right)}" because the objects are not '
                                 "the same type or the object \"" + to_text(left) + '" does not implement "IComparable".',

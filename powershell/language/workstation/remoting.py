@@ -33,20 +33,20 @@ def plan(block_node: ast.ScriptBlockExpression, block_text: str, source: str,
     try:
         return RemotePlan(calls=_to_calls(block_node.body, source, lookup))
     except NotConvertible:
-        using = {}
+        using: dict[str, Any] = {}
         for node in block_node.body.walk() if block_node.body is not None else ():
             if isinstance(node, ast.Variable) and node.scope == "using":
                 using[node.name] = lookup(node.name)
         return RemotePlan(script=block_text, using=using)
 
 
-def _to_calls(body: ast.ScriptBlock | None, source: str, lookup) -> list[CommandCall]:
+def _to_calls(body: ast.ScriptBlock | None, source: str, lookup: Callable[[str], Any]) -> list[CommandCall]:
     if body is None or len(body.statements) != 1:
         raise NotConvertible
     pipeline = body.statements[0]
     if not isinstance(pipeline, ast.Pipeline) or pipeline.background or not pipeline.elements:
         raise NotConvertible
-    calls = []
+    calls: list[CommandCall] = []
     for element in pipeline.elements:
         if not isinstance(element, ast.Command) or element.invocation or element.redirections:
             raise NotConvertible
@@ -65,7 +65,7 @@ def _to_calls(body: ast.ScriptBlock | None, source: str, lookup) -> list[Command
     return calls
 
 
-def _constant(node: ast.Node, lookup) -> Any:
+def _constant(node: ast.Node, lookup: Callable[[str], Any]) -> Any:
     if isinstance(node, ast.StringConstant):
         return node.value
     if isinstance(node, ast.ExpandableString) and not any(isinstance(p, ast.Node) for p in node.parts):
@@ -87,7 +87,7 @@ def _constant(node: ast.Node, lookup) -> Any:
     raise NotConvertible
 
 
-def _statement_constant(node: ast.Node, lookup) -> Any:
+def _statement_constant(node: ast.Node, lookup: Callable[[str], Any]) -> Any:
     # hashtable values are statements: a one-element pipeline holding an expression
     if isinstance(node, ast.Pipeline) and len(node.elements) == 1 and isinstance(node.elements[0], ast.CommandExpression):
         return _constant(node.elements[0].expression, lookup)

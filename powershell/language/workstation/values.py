@@ -7,7 +7,7 @@ from typing import Any
 
 from powershell.binding import ps_type_name
 from powershell.language import ast
-from powershell.objects import ErrorCategory, SourcePosition, error_record, with_position
+from powershell.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
 from powershell.text import to_string
 
 
@@ -45,7 +45,7 @@ class ScriptError(Exception):
     """A statement-terminating runtime error (PowerShell's RuntimeException): the record is written
     and the script goes on with the next statement."""
 
-    def __init__(self, record):
+    def __init__(self, record: ErrorRecord) -> None:
         super().__init__(str(record.Exception.Message))
         self.record = record
 
