@@ -7,6 +7,8 @@ endpoint, whose own language mode decides.
 from __future__ import annotations
 
 from powershell.language import ast
+from powershell.language.errors import ParseError
+from powershell.language.parser import parse
 from powershell.objects import ErrorCategory, ErrorRecord, SourcePosition, error_record, with_position
 
 ERROR_ID = "NotSupportedByWorkstationSubset"
@@ -43,11 +45,27 @@ def _check(node: ast.Node, text: str) -> ErrorRecord | None:
         return refusal(what, node, text)
     if isinstance(node, ast.ScriptBlockExpression):
         return None  # sent to the remote end as is
+    if isinstance(node, ast.KeywordStatement) and node.keyword.lower() == "exit":
+        found = _check_exit_value(node, text)
+        if found is not None:
+            return found
     for child in node.children():
         found = _check(child, text)
         if found is not None:
             return found
     return None
+
+
+def _check_exit_value(node: ast.KeywordStatement, text: str) -> ErrorRecord | None:
+    """`exit <value>`: the parser keeps the value as text and the evaluator parses and evaluates it,
+    so it is checked like any other statement. Parsed in place (what comes before blanked out) so
+    a refusal points into the script's own text."""
+    start = node.start + len("exit")
+    try:
+        value = parse(" " * start + text[start:node.end])
+    except ParseError:
+        return None  # a value that does not parse exits 0 (the evaluator's rule), nothing runs
+    return check(value, text)
 
 
 def _unsupported(node: ast.Node) -> str | None:
