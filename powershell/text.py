@@ -37,7 +37,7 @@ Not the rule, but views of it: Out-Default's long form of a bare DateTime
 (``long_datetime``: ``Wednesday, November 25, 2026 8:00:00 AM``), a table cell's ``{a, b, c, d...}``
 (powershell/formatting/values.py), JSON (powershell/formatting/jsonify.py).
 
-This module imports nothing first-party: every floor above may use it.
+This module imports nothing first-party but the psrpcore adapter (a leaf): every floor above may use it.
 """
 from __future__ import annotations
 
@@ -45,9 +45,13 @@ import datetime as _dt
 import enum
 import math
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from psrpcore.types import PSChar, PSCredential, PSCustomObject, PSObject, PSSecureString, PSSingle
+
+# The ToString a psrpcore object carries explicitly (deserialized objects, or set by a cmdlet): a
+# private part of psrpcore, read in its adapter only (docs/design.md, house rule 10).
+from powershell.psrpcore_adapter import explicit_to_string as explicit_to_string
 
 SECURE_STRING = "System.Security.SecureString"
 CREDENTIAL = "System.Management.Automation.PSCredential"
@@ -144,13 +148,8 @@ def timespan_text(value: _dt.timedelta) -> str:
 
 # -- objects -------------------------------------------------------------------------------------
 
-def is_collection(value: Any) -> bool:
+def is_collection(value: Any) -> TypeGuard[list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]]:
     return isinstance(value, (list, tuple, set, frozenset))
-
-
-def explicit_to_string(obj: PSObject) -> str | None:
-    """The ToString a psrpcore object carries explicitly (deserialized objects, or set by a cmdlet)."""
-    return getattr(obj.PSObject, "_to_string", None)
 
 
 def properties(obj: PSObject) -> list[tuple[str, Any]]:

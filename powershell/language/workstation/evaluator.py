@@ -11,6 +11,7 @@ import fnmatch
 import os
 import re
 import threading
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn, Protocol
@@ -323,7 +324,7 @@ class Evaluator:
         return self._item([target], index)
 
     @staticmethod
-    def _item(seq: Any, index: Any) -> Any:
+    def _item(seq: Sequence[Any], index: Any) -> Any:
         try:
             return seq[int(index)]
         except (IndexError, ValueError, TypeError):
