@@ -340,3 +340,69 @@ def test_a_user_name_for_a_credential_asks_the_client_host_for_the_password(http
         props = out[0].extended_properties
         assert (props["UserName"], props["Password"]) == ("AZURESTACK\\Share", "s3cret!")
     assert written == ["Password for user AZURESTACK\\Share: "]
+
+
+def _server_command_states(lt):
+    """The server-side state of every command of every shell (read on the listener's loop)."""
+    def read():
+        return [str(c.pipe.state) for s in lt.listener.table.shells.values() for c in s.commands.values()]
+    return lt.call(read)
+
+
+@pytest.mark.parametrize("what", ["confirm", "mandatory", "password"])
+def test_a_stop_ends_a_pending_host_call_at_once(http_listener, what):
+    # The client's host is still showing the prompt (its UI method blocks) when the user presses
+    # Ctrl+C: ps.stop() must end the remote pipeline as Stopped now, not when the host call
+    # times out, and the runspace must be free for the next command.
+    import threading
+
+    from pypsrp.serializer import TaggedValue
+
+    asked, release = threading.Event(), threading.Event()
+
+    def blocking(answer):
+        def method(self, *args):
+            asked.set()
+            release.wait(30)
+            return answer
+        return method
+
+    host = _host_with(PromptForChoice=blocking(0), Prompt=blocking({"Name": "late"}),
+                      ReadLineAsSecureString=blocking(TaggedValue("SS", "late")), Write1=lambda *a: None)
+    command = {"confirm": ("Test-AzureStack", {"Confirm": True}),
+               "mandatory": ("Test-ListenerAsk", {}),
+               "password": ("Test-ListenerTyped", {"Credential": "AZURESTACK\\Share"})}[what]
+    with RunspacePool(wsman(http_listener.port, "ntlm", False), configuration_name=CONFIG, host=host) as pool:
+        pool.exchange_keys()
+        ps = PowerShell(pool)
+        ps.add_cmdlet(command[0])
+        for k, v in command[1].items():
+            ps.add_parameter(k, v)
+        ps.begin_invoke()
+        failures = []
+
+        def receive():  # the client's receive loop, which runs the host's UI method
+            try:
+                ps.end_invoke()
+            except Exception as e:  # the late answer may meet a pipeline the server has dropped
+                failures.append(e)
+
+        t = threading.Thread(target=receive, daemon=True)
+        t.start()
+        assert asked.wait(10), "the host call never reached the client"
+        t0 = time.monotonic()
+        ps.stop()
+        assert ps.state == PSInvocationState.STOPPED
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "Running" in " ".join(_server_command_states(http_listener)):
+            time.sleep(0.05)
+        states = _server_command_states(http_listener)
+        assert not any("Running" in s for s in states), states
+        assert all("Stopped" in s for s in states), states
+        assert time.monotonic() - t0 < 5
+        release.set()  # the prompt goes away; its answer is too late to matter
+        t.join(30)
+        assert not t.is_alive()
+        # The session is still usable.
+        ps2, out = run(pool, "Test-ListenerAsk", Name="next")
+        assert out == ["Hello next"] and ps2.state == PSInvocationState.COMPLETED

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 from psrpcore import ServerHostRequestor
@@ -24,7 +25,7 @@ from psrpcore.types import (
     add_note_property,
 )
 
-from powershell.pipeline import PromptField
+from powershell.pipeline import PipelineStoppedError, PromptField
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,8 @@ class RemoteHost:
     """HostUI for a shell whose client brought a host: mandatory-parameter prompts become PSRP
     Prompt host calls on the running pipeline. Called from the worker thread."""
 
+    POLL = 0.05  # seconds between looks at the command's stop event while a host call waits
+
     def __init__(self, loop: asyncio.AbstractEventLoop, shell: Any, timeout: float = 600.0):
         self.loop = loop
         self.shell = shell
@@ -195,15 +198,36 @@ class RemoteHost:
     # -- loop side ----------------------------------------------------------------------------
     def _ask(self, send: Any) -> Any:
         """Run one host call on the current command's pipeline and wait for the client's answer;
-        None when there is no pipeline, the client answered with an error, or it never answered."""
+        None when there is no pipeline, the client answered with an error, or it never answered.
+        A stop of the command (the client's ctrl_c signal, the shell closing) ends the wait at
+        once with PipelineStoppedError, which the runspace turns into the Stopped state; the
+        client's late answer, if any, is then ignored."""
         cmd = getattr(self.current, "cmd", None)
         if cmd is None:
             return None
+        stopped = PipelineStoppedError("The pipeline has been stopped.")
+        if cmd.stop_event.is_set():
+            raise stopped
         fut = asyncio.run_coroutine_threadsafe(self._host_call(cmd, send), self.loop)
+        deadline = time.monotonic() + self.timeout
+        while not fut.done():
+            if cmd.stop_event.is_set():
+                fut.cancel()
+                raise stopped
+            if time.monotonic() >= deadline:
+                fut.cancel()
+                return None
+            try:
+                fut.result(min(self.POLL, max(0.0, deadline - time.monotonic())))
+            except Exception:  # not yet (TimeoutError), or the call failed: looked at below
+                pass
+        # A client stopping at its prompt sends the stop signal, then answers the call with an
+        # error: that answer is the stop, not a host that cannot prompt (HostException).
+        if cmd.stop_event.is_set():
+            raise stopped
         try:
-            return fut.result(self.timeout)
+            return fut.result(0)
         except Exception:
-            fut.cancel()
             return None
 
     async def _host_call(self, cmd: Any, send: Any) -> Any:
@@ -213,7 +237,10 @@ class RemoteHost:
         fut = self.loop.create_future()
         self.shell.host_calls[ci] = fut
         self.shell.pump()
-        event = await fut
+        try:
+            event = await fut
+        finally:  # answered, or cancelled by a stop: either way the call is no longer pending
+            self.shell.host_calls.pop(ci, None)
         return None if event.error is not None else event.result
 
     @staticmethod
