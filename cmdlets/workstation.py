@@ -12,6 +12,7 @@ from typing import Any
 
 from powershell.commands import Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory, PSCredential, PSSecureString, custom_object, error_record
+from powershell.text import is_collection, to_display
 
 AUTH_SET = ("Default", "Basic", "Negotiate", "NegotiateWithImplicitCredential", "Credssp", "Digest", "Kerberos")
 COLORS = ("Black", "DarkBlue", "DarkGreen", "DarkCyan", "DarkRed", "DarkMagenta", "DarkYellow", "Gray", "DarkGray",
@@ -284,8 +285,11 @@ def open_sessions(ctx: Any, params: dict[str, Any], computers: list[str]) -> lis
         if auth == "Basic" and not use_ssl:
             ctx.write_error(_basic_needs_ssl(computer))
             continue
+        # With a local host (pep run's terminal), the session's pool brings a host, as Windows
+        # PowerShell's sessions do: the remote's prompts (-Confirm, a password, a mandatory
+        # parameter) are asked here when Invoke-Command or Enter-PSSession passes that host on.
         session = RemoteSession(computer, port, use_ssl, params.get("ConfigurationName") or "Microsoft.PowerShell",
-                                credential, auth, option)
+                                credential, auth, option, interactive=ctx.host is not None)
         try:
             opened.append(session.open())
         except RemotingError as e:
@@ -495,10 +499,10 @@ class InvokeCommand(Cmdlet):
                 ctx.check_stopped()
                 sink = _ComputerNameSink(ctx.sink, session.computer_name)
                 if what.calls is not None:
-                    result = session.invoke_calls(what.calls, sink, ctx.stop_event, input=input)
+                    result = session.invoke_calls(what.calls, sink, ctx.stop_event, input=input, host=ctx.host)
                 else:
                     result = session.invoke_script(what.script, sink, ctx.stop_event, input=input,
-                                                   arguments=params.get("ArgumentList"))
+                                                   arguments=params.get("ArgumentList"), host=ctx.host)
                 if result.state == "Stopped":
                     ctx.check_stopped()
         finally:
@@ -543,14 +547,18 @@ class WriteHost(Cmdlet):
     )
 
     def invoke(self, ctx, params, input=None):
-        from powershell.language.workstation.values import to_text
-
-        separator = to_text(params.get("Separator", " "))
+        # 5.1's Write-Host writes each object's ToString() (the session culture: a date as
+        # 11/25/2026 8:00:00 AM), enumerating collections and joining with -Separator; text
+        # expanded in a string ("$date") was already converted by the invariant rule.
+        separator = to_display(params.get("Separator", " "))
         items = [params["Object"]] if "Object" in params else list(input or [])
-        parts = []
-        for item in items:
-            parts.append(separator.join(to_text(v) for v in item) if isinstance(item, (list, tuple)) else to_text(item))
-        ctx.write_host(separator.join(parts))
+        ctx.write_host(separator.join(_host_text(item, separator) for item in items))
+
+
+def _host_text(value: Any, separator: str) -> str:
+    if is_collection(value):
+        return separator.join(_host_text(v, separator) for v in value)
+    return to_display(value)
 
 
 class WriteOutput(Cmdlet):

@@ -331,6 +331,69 @@ def test_pep_connect_answers_a_password_prompt_without_echo(serve, tmp_path):
             child.terminate(force=True)
 
 
+def _pep_run_script(tmp_path: Path, port: int, body: str) -> Path:
+    script = tmp_path / "remote-prompts.ps1"
+    script.write_text(
+        f'$pw = ConvertTo-SecureString "{PASSWORD}" -AsPlainText -Force\n'
+        f'$cred = New-Object System.Management.Automation.PSCredential("{USER}", $pw)\n'
+        f"$s = New-PSSession -ComputerName 127.0.0.1 -Port {port} -ConfigurationName PrivilegedEndpoint "
+        "-Credential $cred -SessionOption (New-PSSessionOption -Culture en-US -UICulture en-US)\n" + body)
+    return script
+
+
+def test_pep_run_answers_a_remote_confirm_prompt_at_the_terminal(serve, tmp_path):
+    # As Windows PowerShell's Invoke-Command forwards the remote's host calls to the local console.
+    port, _ = serve
+    script = _pep_run_script(tmp_path, port, (
+        "Invoke-Command -Session $s { Test-AzureStack -Include AzsAcsSummary -Confirm }\n"
+        'Write-Host "after no"\n'
+        "Invoke-Command -Session $s { Test-AzureStack -Include AzsAcsSummary -Confirm }\n"
+        "Remove-PSSession $s\n"))
+    child = _spawn(["run", str(script), "--state-dir", str(tmp_path / "ws")])
+    try:
+        child.expect_exact("Confirm")
+        child.expect_exact("Are you sure you want to perform this action?")
+        child.expect_exact('[Y] Yes  [A] Yes to All  [N] No  [L] No to All  [?] Help (default is "Y"): ')
+        child.sendline("n")  # No: the tests do not run
+        child.expect_exact("after no")
+        assert "Starting Test-AzureStack" not in child.before and "HostException" not in child.before
+        child.expect_exact('(default is "Y"): ')
+        child.sendline("y")
+        child.expect(__import__("pexpect").EOF)
+        assert "Test-AzureStack completed" in child.before
+        assert "HostException" not in child.before and "Traceback" not in child.before
+        child.close()
+        assert child.exitstatus == 0
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+
+
+def test_ctrl_c_at_a_remote_prompt_in_pep_run_stops_at_once(serve, tmp_path):
+    # The remote waits for the answer to its PromptForChoice; Ctrl+C stops the remote pipeline,
+    # which ends at once (not when the host call times out), and the script with it.
+    port, _ = serve
+    script = _pep_run_script(tmp_path, port, (
+        "Invoke-Command -Session $s { Test-AzureStack -Include AzsAcsSummary -Confirm }\n"
+        'Write-Host "not reached"\n'))
+    child = _spawn(["run", str(script), "--state-dir", str(tmp_path / "ws")])
+    try:
+        child.expect_exact('(default is "Y"): ')
+        started = time.monotonic()
+        child.sendcontrol("c")
+        child.expect(__import__("pexpect").EOF, timeout=30)
+        assert time.monotonic() - started < 10
+        text = ANSI.sub("", child.before)
+        assert "not reached" not in text
+        for noise in ("Traceback", "HostException", "PipelineStopped", "MissingMandatoryParameter"):
+            assert noise not in text, text
+        child.close()
+        assert child.exitstatus == 1  # stopped: not a success
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+
+
 def test_a_mandatory_parameter_prompt_from_the_remote_is_asked_locally(tmp_path):
     """The remote's Prompt host call (a mandatory parameter left out) reaches the local HostUI."""
     from test_listener_support import start_listener
