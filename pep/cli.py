@@ -2,6 +2,7 @@
 
     pep                         interactive PEP session on the embedded stamp
     pep -c "<input>"            run one input; exit 0 if no error record was written, else 1
+                                (141 when the reader of its output went away: docs/behaviour.md)
     pep --json -c "<input>"     output objects as JSON lines on stdout, error records on stderr
     pep run FILE.ps1            run a workstation script
     pep serve [--listen HOST:PORT] [--https] [--auth basic,ntlm,negotiate]
@@ -14,7 +15,10 @@ Heavy dependencies (Azure SDK, pypsrp, aiohttp) are imported only by the subcomm
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
+from typing import Any, TextIO, cast
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -147,17 +151,70 @@ def run_one_shot(env, text: str, as_json: bool = False) -> int:
         from session.runspace import Runspace
 
         is_tty = sys.stdout.isatty()
-        sink = formatting.JsonSink(sys.stdout, sys.stderr) if as_json else formatting.ConsoleSink(
-            sys.stdout, sys.stderr, width=terminal.width(), is_tty=is_tty)
+        stop = threading.Event()
+        out = ReaderGuard(sys.stdout, stop)
+        stdout = cast(TextIO, out)  # a TextIO by delegation
+        sink = formatting.JsonSink(stdout, sys.stderr) if as_json else formatting.ConsoleSink(
+            stdout, sys.stderr, width=terminal.width(), is_tty=is_tty)
         rs = Runspace(env, is_terminal=is_tty and not as_json)
         try:
-            result = fg.run(lambda stop: rs.invoke(text, sink, stop_event=stop), sink=sink)
+            result = fg.run(lambda stop: rs.invoke(text, sink, stop_event=stop), stop=stop, sink=sink)
         finally:
             flush = getattr(sink, "flush", None)
             if flush:
                 flush()
             rs.close()
+    if out.reader_gone:
+        return BROKEN_PIPE_EXIT
     return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
+
+
+# What a shell shows for a command whose reader went away (128 + SIGPIPE), as for `yes | head -1`.
+BROKEN_PIPE_EXIT = 141
+
+
+class ReaderGuard:
+    """Standard output of `pep -c` when its reader may go away (`pep -c Get-Command | head -1`).
+
+    A closed pipe is not an error of the command: the first write that meets it stops the
+    pipeline (its stop event, as Ctrl+C does, so a collection still ends cleanly), and this and
+    every later write, the final flush at exit included, goes to the null device. No error record,
+    no traceback; `run_one_shot` then exits with BROKEN_PIPE_EXIT (docs/behaviour.md)."""
+
+    def __init__(self, stream: Any, stop: threading.Event):
+        self._stream = stream
+        self._stop = stop
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.reader_gone = True
+        self._stop.set()
+        try:  # what the stream still buffers, and the interpreter's flush at exit, go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not a file descriptor (tests): nothing to redirect
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _notice(text: str) -> None:
