@@ -19,6 +19,7 @@ from powershell.commands import Cmdlet, Example, Parameter
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, ErrorRecord, PSCustomObject, custom_object, error_record
 from powershell.pipeline import TerminatingError
+from powershell.text import to_display
 
 COMMAND_TYPES = ("Alias", "Function", "Filter", "Cmdlet", "ExternalScript", "Application", "Script",
                  "Workflow", "Configuration", "All")
@@ -581,12 +582,9 @@ def _number(value: Any) -> float | None:
 
 
 def _text_of(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, PSObject):
-        text = value.PSObject.to_string
-        return text if text is not None else str(value)
-    return str(value)
+    """The object's ToString(), as Measure-Object measures and quotes it: the one rule's to_display
+    (an array is System.Object[], a date in the en-US culture form)."""
+    return to_display(value)
 
 
 # -- Out-Default, Clear-Host, Exit-PSSession ----------------------------------------------------------
