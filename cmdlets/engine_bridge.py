@@ -76,11 +76,12 @@ class CommandReporter:
 
 def run_collection(ctx: CommandContext, env: Any, req: CollectionRequest, sink: Sink) -> CollectionResult:
     """Engine.run for a cmdlet: refusals become a terminating ErrorRecord, a stop a stopped pipeline.
-    The sink is closed whatever happens."""
+    The sink is closed whatever happens. The collection's history row has type PEP."""
     from collector.engine import Engine  # the engine's imports are paid by collections only (start-up time)
+    from collector.history import CollectionType, Origin
 
     try:
-        return Engine(env).run(req, sink, CommandReporter(ctx), ctx.stop_event)
+        return Engine(env).run(req, sink, CommandReporter(ctx), ctx.stop_event, Origin(CollectionType.PEP))
     except CollectionError as e:
         raise TerminatingError(error_record_of(e, req.command)) from None
     except CollectionStopped:

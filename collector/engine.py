@@ -29,7 +29,13 @@ to the bundle's Get-AzureStackLog_Output.log.
    parallel), deliver each zip when built (the sink makes it visible only when whole; the journal
    records it, so a rerun of the same request skips it), then report: settle every unit, build
    manifest.json (collector.manifest, pure), print the closing lines;
-3. deliver Get-AzureStackLog_Output.log and the final manifest, release the lock.
+3. deliver Get-AzureStackLog_Output.log, the per-collection report (CollectionReport.html,
+   collector.bundle_report) and the final manifest, release the lock.
+
+Every collection that gets past the pre-flight and the lock has a row in the collection history
+(collector.history): "in progress" from the start, final at the end, its type from `origin`
+(default: PEP for the PEP's cmdlets, else manual). A caller that added a row already passes its id
+in `origin.row_id`; a refusal before collecting marks that row failed.
 
 A bundle killed mid-way (kill -9, power loss) keeps its "running" manifest and so never looks whole;
 the next collection into the same folder (its lock proves the owner is gone) rewrites it to status
@@ -47,13 +53,15 @@ import os
 import shutil
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from collector.bundle_report import REPORT_NAME, render_report
 from collector.errors import Category, CollectionError, CollectionStopped, DestinationError
 from collector.faults import Faults
+from collector.history import History, HistoryRow, HistoryStatus, Origin, failed, new_id, new_row, summarize, this_process
 from collector.journal import Journal
 from collector.lock import CollectionLock, LockBusy
 from collector.manifest import TOOL
@@ -95,6 +103,21 @@ class CollectionResult:
     status: RunStatus
     collected_units: int
     total_units: int
+    history_id: str | None = None
+
+
+class _RowKeeper:
+    """This run's history row, and whether the report step has written its final state."""
+
+    def __init__(self, history: History, row: HistoryRow):
+        self.history, self.row, self.done = history, row, False
+
+    def finish(self, manifest: dict[str, Any], report: str, at_destination: str) -> None:
+        local = self.history.save_report(self.row.id, report)
+        ended = datetime.fromisoformat(str(manifest.get("ended"))) if manifest.get("ended") else _now()
+        self.row = self.history.put(replace(summarize(self.row, manifest, ended), report=str(local),
+                                            report_at_destination=redact(at_destination)))
+        self.done = True
 
 
 class Engine:
@@ -121,35 +144,67 @@ class Engine:
         return CollectionLock(self.env.state.sub("collector", "locks") / f"{self.stamp.name}.lock")
 
     # -- run --------------------------------------------------------------------------------
-    def run(self, req: CollectionRequest, sink: Sink, reporter: Reporter, stop: threading.Event) -> CollectionResult:
+    def run(self, req: CollectionRequest, sink: Sink, reporter: Reporter, stop: threading.Event,
+            origin: Origin | None = None) -> CollectionResult:
         """Collect `req` into `sink`. Raises CollectionError when refused before collecting (the
         destination's pre-flight, another collection running, the bundle cannot be opened) and
         CollectionStopped when `stop` was set (after delivering what was done and a "stopped"
-        manifest). Any other outcome (partial, timed out, failed units) is in the result."""
+        manifest). Any other outcome (partial, timed out, failed units) is in the result.
+        `origin`: who asked, for the history row (module docstring)."""
+        origin = origin or Origin.for_command(req.command)
+        history = History(self.env.state)
         # Pre-flight before anything else: a destination that refuses costs no work.
         try:
             sink.preflight()
         except DestinationError as e:
+            self._refused(history, origin, redact(e.message))
             raise CollectionError(redact(e.message), e.error_id, e.category, target=sink.description) from None
         lock = self.lock()
         try:
             lock.acquire({"user": req.user or "unknown", "started": _now().isoformat(),
                           "window": req.window.describe(), "command": req.command})
         except LockBusy as e:
+            self._refused(history, origin, str(e))
             raise CollectionError(str(e), "CollectionAlreadyRunning", Category.ResourceBusy) from None
         try:
-            return self._run_locked(req, sink, reporter, stop)
+            history.mark_interrupted()
+            return self._run_locked(req, sink, reporter, stop, history, origin)
         finally:
             lock.release()
 
+    @staticmethod
+    def _refused(history: History, origin: Origin, message: str) -> None:
+        """A refusal before collecting fails the row a caller added (none is added otherwise)."""
+        row = history.get(origin.row_id) if origin.row_id else None
+        if row is not None:
+            history.put(failed(row, message, _now()))
+
+    def _start_row(self, history: History, origin: Origin, req: CollectionRequest, journal: Journal, resumed: bool,
+                   window: Window, sink: Sink, started: datetime) -> HistoryRow:
+        """The history row of this run, "in progress": the caller's row, else the row of the run this
+        one resumes, else a new one."""
+        row_id = origin.row_id or journal.data.get("history_id")
+        old = history.get(row_id) if isinstance(row_id, str) else None
+        if old is not None:
+            return history.put(replace(
+                old, status=HistoryStatus.IN_PROGRESS, resumed=resumed or old.resumed, interrupted=None,
+                bundle=journal.data["bundle"], owner=this_process(), command=old.command or req.command,
+                destination=old.destination or redact(str(sink.description)),
+                logs_start=old.logs_start or window.from_utc.isoformat(), logs_end=old.logs_end or window.to_utc.isoformat()))
+        return history.add(new_row(replace(origin, row_id=row_id or new_id(started)), started=started,
+                                   destination=str(sink.description), logs_start=window.from_utc,
+                                   logs_end=window.to_utc, command=req.command, user=req.user,
+                                   stamp=self.stamp.name, bundle=journal.data["bundle"]))
+
     def _run_locked(self, req: CollectionRequest, sink: Sink, reporter: Reporter,
-                    stop: threading.Event) -> CollectionResult:
+                    stop: threading.Event, history: History, origin: Origin) -> CollectionResult:
         started = _now()
         ercs = self.stamp.ercs_name.upper()
         journal, resumed = Journal.open(
             self.env.state.sub("collector", "journals"), req.resume_key,
             {"bundle": f"AzureStackLogs-{self._bundle_time(started):%Y%m%d%H%M%S}-{ercs}",
-             "window": req.window.as_dict(), "started": started.isoformat()},
+             "window": req.window.as_dict(), "started": started.isoformat(),
+             "history_id": origin.row_id or new_id(started)},
             self.resume_hours)
         window = req.window
         if resumed:  # the resumed run keeps the original window so the bundle stays consistent
@@ -159,11 +214,19 @@ class Engine:
         staging = self.env.state.sub("collector", "staging", req.resume_key)
         for p in staging.glob("*.partial"):
             p.unlink()
-        with OutputLog(reporter, staging / OUTPUT_LOG, append=resumed) as out:
-            return self._collect(req, window, sink, out, stop, journal, resumed, bundle, staging)
+        row = self._start_row(history, origin, req, journal, resumed, window, sink, started)
+        rows = _RowKeeper(history, row)
+        try:
+            with OutputLog(reporter, staging / OUTPUT_LOG, append=resumed) as out:
+                return self._collect(req, window, sink, out, stop, journal, resumed, bundle, staging, rows)
+        except BaseException as e:
+            if not rows.done:  # refused or broken before the report step: the row says so
+                what = e.message if isinstance(e, CollectionError) else f"The collection failed: {e or type(e).__name__}"
+                history.put(failed(rows.row, what, _now()))
+            raise
 
     def _collect(self, req: CollectionRequest, window: Window, sink: Sink, out: OutputLog, stop: threading.Event,
-                 journal: Journal, resumed: bool, bundle: str, staging: Path) -> CollectionResult:
+                 journal: Journal, resumed: bool, bundle: str, staging: Path, rows: _RowKeeper) -> CollectionResult:
         out.line(f"Converting FromDate and ToDate to UTC: {window.describe()}")
         if window.from_utc > _now():
             out.warning(f"FromDate {fmt(window.from_utc)} (UTC) is in the future: there are no logs to collect yet.")
@@ -184,13 +247,17 @@ class Engine:
                                       journal.data.get("started") or "", self._request(req, sink)))
         run.execute()
         outcome = run.report(_now())
-        # The output log and the manifest go last; the manifest marks the bundle as described.
+        # The output log, the report and the manifest go last; the manifest marks the bundle as described.
+        report = render_report(outcome.manifest)
+        atomic_write(staging / REPORT_NAME, report)
         try:
             sink.deliver(staging / OUTPUT_LOG, OUTPUT_LOG, stop=None)
+            sink.deliver(staging / REPORT_NAME, REPORT_NAME, stop=None)
             atomic_write(staging / MANIFEST, redact(json.dumps(outcome.manifest, indent=2)))
             sink.deliver(staging / MANIFEST, MANIFEST, stop=None)
         except DestinationError as e:
             out.error(CollectionError(redact(e.message), e.error_id, Category.WriteError))
+        rows.finish(outcome.manifest, report, f"{location}/{REPORT_NAME}")
         if stop.is_set():
             raise CollectionStopped("The collection was stopped.")
         if not run.delivery_errors:
@@ -201,7 +268,7 @@ class Engine:
             except OSError:
                 pass
         return CollectionResult(bundle, str(sink.description), outcome.manifest, outcome.status,
-                                outcome.closing.units_ok, len(run.states))
+                                outcome.closing.units_ok, len(run.states), rows.row.id)
 
     # -- the in-progress marker ---------------------------------------------------------------
     def _owner(self) -> dict[str, Any]:
