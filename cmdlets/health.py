@@ -3,9 +3,13 @@
 Returns $true when no test fails and $false otherwise (with -DetailedResults, one object per test
 and an overall one). Each test prints "<display name>  PASS|WARN|FAIL" to the host, a format the
 real cmdlet shows only as a screenshot (reference §3.4): our choice, written down in docs/behaviour.md.
+Results come from the live health model (collector.health over collector.healthmodel: faults from
+`pep fault`, seeds from configuration). Each run leaves its log where Get-AzureStackLog collects the
+ERCS VM's logs (role SeedRing), as the real cmdlet's logs are part of a collection (reference §3.4).
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from collector import health
@@ -78,7 +82,8 @@ class TestAzureStack(Cmdlet):
         quiet = bool(params.get("DisableConsoleOutput"))
         if not quiet:
             ctx.write_host("Starting Test-AzureStack")
-        results = health.evaluate(ctx.runspace.env, names)
+        started = datetime.now(timezone.utc)
+        results = health.evaluate(ctx.runspace.env, names, started)
         if "AzsBackupShareAccessibility" in names:
             results = [self._backup_share(ctx, params) if r.name == "AzsBackupShareAccessibility" else r for r in results]
         blocking_warnings = group in health.WARNINGS_ARE_ERRORS
@@ -95,6 +100,7 @@ class TestAzureStack(Cmdlet):
             elif status == "WARN":
                 ctx.write_warning(f"{result.display_name}: {result.detail}")
         ctx.write_progress("Test-AzureStack", "Completed", completed=True)
+        self._write_log(ctx, results, group, started, blocking_warnings)
         failed = [r for r in results if r.status == "FAIL" or (blocking_warnings and r.status == "WARN")]
         if not quiet:
             ctx.write_host("Test-AzureStack completed " + ("with failures" if failed else "successfully"))
@@ -106,6 +112,22 @@ class TestAzureStack(Cmdlet):
                                            Failed=len(failed), Result="FAIL" if failed else "PASS"))
             return
         ctx.write_output(not failed)
+
+    def _write_log(self, ctx: CommandContext, results: list[health.TestResult], group: str, started: datetime,
+                   blocking_warnings: bool) -> None:
+        """Leave the run's log in the stamp's logs (the embedded stamp is generated first if it does not
+        exist yet, as the first Get-AzureStackLog does)."""
+        from collector.engine import stamp_root
+        from collector.healthmodel import model_stamp
+
+        env = ctx.runspace.env
+        text = health.validation_log_text(results, group, started, datetime.now(timezone.utc), blocking_warnings)
+        try:
+            path = health.write_validation_log(stamp_root(env), model_stamp(env).ercs_name, text, started)
+        except OSError as e:
+            ctx.write_warning(f"Could not write the Test-AzureStack log: {e.strerror or e}")
+            return
+        ctx.write_verbose(f"Test-AzureStack log: {path.name}")
 
     def _backup_share(self, ctx: CommandContext, params: dict[str, Any]) -> health.TestResult:
         """The one test that touches something real: log on to the backup share and write a marker."""

@@ -7,6 +7,10 @@
       "destination_full_after_mb": 5               # FolderSink: zips past this many MB fail as on a full disk
                                                    # (0: pre-flight fails); output log and manifest still fit
     }
+
+Unreachable hosts also come from the live health model (collector.healthmodel): an offline node
+(`pep fault add node-offline azs-node02`) and every VM on it, an unavailable VM. Faults are read at
+each Engine start, so a fault added while `pep serve` runs applies to the next collection.
 """
 from __future__ import annotations
 
@@ -27,8 +31,13 @@ class Faults:
     def from_env(cls, env: EngineEnv | None) -> Faults:
         get = env.setting if env is not None else (lambda k, d=None: d)
         full = get("faults.destination_full_after_mb")
+        unreachable = frozenset(h.lower() for h in (get("faults.unreachable_hosts") or []))
+        if env is not None:
+            from collector.healthmodel import engine_unreachable_hosts  # the model reads this module's settings too
+
+            unreachable |= engine_unreachable_hosts(env)
         return cls(
-            unreachable_hosts=frozenset(h.lower() for h in (get("faults.unreachable_hosts") or [])),
+            unreachable_hosts=unreachable,
             slow_hosts={k.lower(): float(v) for k, v in (get("faults.slow_hosts") or {}).items()},
             unreadable_files=tuple(get("faults.unreadable_files") or ()),
             destination_full_after_mb=None if full is None else float(full),

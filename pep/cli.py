@@ -8,6 +8,7 @@
     pep serve [--listen HOST:PORT] [--https] [--auth basic,ntlm,negotiate]
     pep connect HOST[:PORT] --user USER [--https] [--configuration-name PrivilegedEndpoint]
     pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S] [--end ISO]
+    pep fault add KIND [TARGET] | pep fault list | pep fault clear [ID | --all] | pep fault kinds
     common flags: --stamp DIR, --state-dir DIR (env PEP_STATE_DIR), --config FILE (env PEP_CONFIG)
 
 Heavy dependencies (Azure SDK, pypsrp, aiohttp) are imported only by the subcommands that need them.
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         description="An emulated Azure Stack Hub privileged endpoint (PEP) session.")
     p.add_argument("-c", dest="command", metavar="INPUT", help="run one input in a PEP session and exit")
     p.add_argument("--json", action="store_true", help="with -c: output objects as JSON lines")
-    sub = p.add_subparsers(dest="subcommand", metavar="{run,serve,connect,stamp}")
+    sub = p.add_subparsers(dest="subcommand", metavar="{run,serve,connect,stamp,fault}")
 
     run = sub.add_parser("run", parents=[common], help="run a workstation script (.ps1)")
     run.add_argument("file", metavar="FILE.ps1")
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--mb-per-hour", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--end", metavar="ISO", help="ISO 8601 end of the generated period (default: now)")
+    from pep.fault_command import add_parser as add_fault_parser
+
+    add_fault_parser(sub, common)
     return p
 
 
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.subcommand == "stamp":
             return _stamp(args)
+        if args.subcommand == "fault":
+            from pep.fault_command import main_fault
+
+            return main_fault(env, args)
         if args.subcommand == "serve":
             from session.listener.server import main_serve
 

@@ -6,8 +6,12 @@ from session.environment import Environment
 from session.runspace import Runspace
 
 
+SMALL_STAMP = {"stamp": {"days": 0.1, "mb_per_hour": 0.02}}  # Test-AzureStack writes its log into the stamp
+
+
 def run(text, tmp_path, config=None, host=None):
-    rs = Runspace(Environment(state_dir=tmp_path, config=config or {}), transcript=False, host=host)
+    config = {**SMALL_STAMP, **(config or {})}
+    rs = Runspace(Environment(state_dir=tmp_path, config=config), transcript=False, host=host)
     sink = ListSink()
     return rs.invoke(text, sink), sink
 
