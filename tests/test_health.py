@@ -5,7 +5,6 @@ from powershell.pipeline import ListSink
 from session.environment import Environment
 from session.runspace import Runspace
 
-
 SMALL_STAMP = {"stamp": {"days": 0.1, "mb_per_hour": 0.02}}  # Test-AzureStack writes its log into the stamp
 
 
