@@ -8,7 +8,7 @@ real cmdlets (`<id>,Microsoft.PowerShell.Commands.<Class>`), since JEA proxies c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from psrpcore.types import PSObject, add_note_property
@@ -261,7 +261,9 @@ class GetHelp(Cmdlet):
 
     @staticmethod
     def _topics(ctx: Any, name: str, categories: set[str]) -> list[tuple[str, str, type[Cmdlet]]]:
-        wanted = lambda cat: not categories or "all" in categories or cat.lower() in categories
+        def wanted(category: str) -> bool:
+            return not categories or "all" in categories or category.lower() in categories
+
         entries = [e for e in command_entries(ctx) if wanted(e[0])]
         if not has_wildcards(name):
             exact = [e for e in entries if e[1].lower() == name.lower()]
@@ -434,7 +436,7 @@ class SelectObject(Cmdlet):
         return items[:first] if first is not None else items
 
     @staticmethod
-    def _project(obj: Any, props: list[str], exclude: list[str]) -> PSCustomObject:
+    def _project(obj: Any, props: Sequence[str], exclude: list[str]) -> PSCustomObject:
         names = [n for n in _expand_names(props, obj) if not any(wildcard_match(x, n) for x in exclude)]
         values = {}
         for n in names:

@@ -12,13 +12,18 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from powershell.invocation import NO_VALUE, CommandCall
 from powershell.objects import ErrorCategory, ErrorRecord, PSCredential, custom_object, error_record
 from powershell.pipeline import StreamSink
 from remoting import wire
+
+if TYPE_CHECKING:  # pypsrp is imported when a session opens, not when `pep` starts
+    from pypsrp.powershell import RunspacePool
+    from pypsrp.wsman import WSMan
 
 log = logging.getLogger("pep.bridge")
 
@@ -101,8 +106,8 @@ class RemoteSession:
         self.state = "Closed"
         self.availability = "None"
         self.skip_checks_advice = SKIP_CHECKS_ADVICE
-        self._pool = None
-        self._wsman = None
+        self._pool: RunspacePool | None = None
+        self._wsman: WSMan | None = None
         self._lock = threading.Lock()  # one pipeline at a time, like a remote runspace
         self._command_names: list[str] | None = None
         # interactive (pep connect, as Enter-PSSession): the pool brings a host, and the remote's
@@ -111,7 +116,7 @@ class RemoteSession:
         self._bridge = _HostBridge(self) if interactive else None
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def open(self) -> "RemoteSession":
+    def open(self) -> RemoteSession:
         from pypsrp.powershell import RunspacePool
         from pypsrp.wsman import WSMan
 
@@ -134,16 +139,16 @@ class RemoteSession:
         if auth == "basic" and not self.use_ssl:
             kwargs["encryption"] = "never"  # Basic has no message encryption; the server decides
         try:
-            self._wsman = WSMan(self.computer_name, **kwargs)
+            wsman = self._wsman = WSMan(self.computer_name, **kwargs)
             if self._bridge is not None:
-                self._pool = _pool_class()(self._wsman, configuration_name=self.configuration_name,
-                                           host=self._bridge.pshost())
+                pool = self._pool = _pool_class()(wsman, configuration_name=self.configuration_name,
+                                                  host=self._bridge.pshost())
             else:
-                self._pool = RunspacePool(self._wsman, configuration_name=self.configuration_name)
-            self._pool.open()
+                pool = self._pool = RunspacePool(wsman, configuration_name=self.configuration_name)
+            pool.open()
             if self._bridge is not None:
                 # a password typed at a remote prompt goes back as a SecureString: it needs the session key
-                self._pool.exchange_keys()
+                pool.exchange_keys()
         except Exception as e:  # every transport or protocol failure becomes PSSessionOpenFailed
             self._drop()
             raise RemotingError(open_failed_record(self.computer_name, e, self.skip_checks_advice)) from None
@@ -248,7 +253,8 @@ class RemoteSession:
         from pypsrp.complex_objects import PSInvocationState
         from pypsrp.powershell import PowerShell
 
-        if not self.is_open:
+        pool = self._pool
+        if not self.is_open or pool is None:
             record = error_record(
                 f"Because the session state for session {self.name}, {self.computer_name} is not equal to Open, "
                 "you cannot run a command in the session.  The session state is Closed.",
@@ -262,10 +268,10 @@ class RemoteSession:
             if self._bridge is not None:
                 self._bridge.begin(host, stop_event)
             try:
-                ps = PowerShell(self._pool)
+                ps = PowerShell(pool)
                 _attach(ps, sink, self.computer_name, stop_event)
                 build(ps)
-                ps.begin_invoke(input=[wire.to_wire(v) for v in input] if input else None)
+                ps.begin_invoke(input=(wire.to_wire(v) for v in input) if input else None)
                 deadline = None
                 while ps.state == PSInvocationState.RUNNING:
                     if stop_event.is_set() and deadline is None:
@@ -310,10 +316,11 @@ class RemoteSession:
         its remaining output and final state are still received (pypsrp's stop() forgets it)."""
         from pypsrp.shell import SignalCode
 
-        if getattr(ps, "_pep_stop_sent", False):
+        pool = self._pool
+        if pool is None or getattr(ps, "_pep_stop_sent", False):
             return
         ps._pep_stop_sent = True
-        self._pool.shell.signal(SignalCode.PS_CTRL_C, str(ps.id).upper())
+        pool.shell.signal(SignalCode.PS_CTRL_C, str(ps.id).upper())
 
     # -- what a user sees ------------------------------------------------------------------------
     def to_psobject(self) -> Any:
@@ -380,7 +387,7 @@ class _HostBridge:
     they ask the local front end's HostUI (read_line, prompt_for_parameters, optional
     prompt_for_choice and write). Text written by Write1 is the prompt of the next read."""
 
-    def __init__(self, session: "RemoteSession"):
+    def __init__(self, session: RemoteSession):
         self.session = session
         self.local: Any = None
         self.stop_event: threading.Event | None = None
@@ -544,7 +551,7 @@ class _HostBridge:
         choose = getattr(self.local, "prompt_for_choice", None)
         if choose is not None:
             self._flush()
-            index = choose(caption, message, list(zip(labels, helps)), default_choice)
+            index = choose(caption, message, list(zip(labels, helps, strict=True)), default_choice)
             if index is None:
                 raise _NoAnswer()
             return int(index)
@@ -554,7 +561,7 @@ class _HostBridge:
         """PowerShell's console rendering of PromptForChoice: caption, message, then
         `[Y] Yes  [A] Yes to All  [N] No  [L] No to All  [?] Help (default is "Y"): `."""
         keys = [_hotkey(label) for label in labels]
-        shown = "  ".join(f"[{k}] {label.replace('&', '')}" for k, label in zip(keys, labels))
+        shown = "  ".join(f"[{k}] {label.replace('&', '')}" for k, label in zip(keys, labels, strict=True))
         tail = f' (default is "{keys[default]}")' if 0 <= default < len(keys) else ""
         line = f"{shown}  [?] Help{tail}: "
         self.pending += "\n" + "".join(f"{text}\n" for text in (caption, message) if text)
@@ -564,9 +571,9 @@ class _HostBridge:
                 return default
             if answer == "?":
                 self.pending += "".join(f"{k} - {h or label.replace('&', '')}\n"
-                                        for k, label, h in zip(keys, labels, helps))
+                                        for k, label, h in zip(keys, labels, helps, strict=True))
                 continue
-            for index, (k, label) in enumerate(zip(keys, labels)):
+            for index, (k, label) in enumerate(zip(keys, labels, strict=True)):
                 if answer.lower() in (k.lower(), label.replace("&", "").lower()):
                     return index
 
@@ -640,7 +647,7 @@ def _pool_class() -> Any:
 _POOL: Any = None
 
 
-def _bridge_of(pool: Any) -> "_HostBridge | None":
+def _bridge_of(pool: Any) -> _HostBridge | None:
     ui = getattr(getattr(pool, "host", None), "ui", None)
     return getattr(ui, "bridge", None)
 
