@@ -47,7 +47,7 @@ def test_pscredential_over_psrp_collects_to_the_share(listener, samba):
         (bundle,) = (samba.path / "psrp").iterdir()
         assert bundle.name.startswith("AzureStackLogs-") and bundle.name.endswith("-AZS-ERCS01")
         names = sorted(p.name for p in bundle.iterdir())
-        assert names == ["CA_1.zip", "ECE_1.zip", "Get-AzureStackLog_Output.log", "manifest.json"]
+        assert names == ["CA_1.zip", "CollectionReport.html", "ECE_1.zip", "Get-AzureStackLog_Output.log", "manifest.json"]
         m = json.loads((bundle / "manifest.json").read_text())
         assert m["status"] == "complete" and m["request"]["destination"] == samba.unc("psrp")
 
