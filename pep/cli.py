@@ -22,14 +22,21 @@ import threading
 from typing import Any, TextIO, cast
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common_flags(default: Any) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stamp", metavar="DIR", help="stamp directory (default: the embedded stamp)")
-    common.add_argument("--state-dir", metavar="DIR", help="state directory (env PEP_STATE_DIR)")
-    common.add_argument("--config", metavar="FILE", help="configuration file (env PEP_CONFIG)")
+    common.add_argument("--stamp", metavar="DIR", default=default, help="stamp directory (default: the embedded stamp)")
+    common.add_argument("--state-dir", metavar="DIR", default=default, help="state directory (env PEP_STATE_DIR)")
+    common.add_argument("--config", metavar="FILE", default=default, help="configuration file (env PEP_CONFIG)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    # The common flags may stand before or after the subcommand. A subcommand's copy has no default,
+    # so `pep --state-dir DIR serve` keeps DIR (a default of None there would replace it).
+    top, common = _common_flags(None), _common_flags(argparse.SUPPRESS)
 
     p = argparse.ArgumentParser(
-        prog="pep", parents=[common],
+        prog="pep", parents=[top],
         description="An emulated Azure Stack Hub privileged endpoint (PEP) session.")
     p.add_argument("-c", dest="command", metavar="INPUT", help="run one input in a PEP session and exit")
     p.add_argument("--json", action="store_true", help="with -c: output objects as JSON lines")
@@ -61,9 +68,17 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--mb-per-hour", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--end", metavar="ISO", help="ISO 8601 end of the generated period (default: now)")
-    from pep.fault_command import add_parser as add_fault_parser
 
-    add_fault_parser(sub, common)
+    fault = sub.add_parser("fault", parents=[common], help="inject faults into the stamp's health model")
+    fault_sub = fault.add_subparsers(dest="fault_command", metavar="{add,list,clear,kinds}")
+    add = fault_sub.add_parser("add", parents=[common], help="add a fault: pep fault add KIND [TARGET]")
+    add.add_argument("kind", metavar="KIND")
+    add.add_argument("target", metavar="TARGET", nargs="?")
+    fault_sub.add_parser("list", parents=[common], help="list the active faults and their alerts")
+    clear = fault_sub.add_parser("clear", parents=[common], help="clear one fault by id, or --all")
+    clear.add_argument("id", metavar="ID", nargs="?")
+    clear.add_argument("--all", action="store_true")
+    fault_sub.add_parser("kinds", parents=[common], help="list the fault kinds, their targets and alerts")
     return p
 
 

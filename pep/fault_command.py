@@ -15,27 +15,6 @@ from collector.faultstore import FaultError, FaultStore, resolve
 from collector.settings import EngineEnv
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """`common` is the CLI's --stamp / --state-dir / --config; here they are declared again with
-    SUPPRESS defaults, so `pep --state-dir DIR fault add ...` keeps DIR (a subparser's own default of
-    None would otherwise replace what was given before the subcommand)."""
-    del common
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stamp", metavar="DIR", default=argparse.SUPPRESS, help="stamp directory")
-    common.add_argument("--state-dir", metavar="DIR", default=argparse.SUPPRESS, help="state directory (env PEP_STATE_DIR)")
-    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="configuration file (env PEP_CONFIG)")
-    fault = sub.add_parser("fault", parents=[common], help="inject faults into the stamp's health model")
-    fsub = fault.add_subparsers(dest="fault_command", metavar="{add,list,clear,kinds}")
-    add = fsub.add_parser("add", parents=[common], help="add a fault: pep fault add KIND [TARGET]")
-    add.add_argument("kind", metavar="KIND")
-    add.add_argument("target", metavar="TARGET", nargs="?")
-    fsub.add_parser("list", parents=[common], help="list the active faults and their alerts")
-    clear = fsub.add_parser("clear", parents=[common], help="clear one fault by id, or --all")
-    clear.add_argument("id", metavar="ID", nargs="?")
-    clear.add_argument("--all", action="store_true")
-    fsub.add_parser("kinds", parents=[common], help="list the fault kinds, their targets and alerts")
-
-
 def _err(message: str) -> int:
     print(f"pep fault: {message}", file=sys.stderr)
     return 2
