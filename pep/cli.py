@@ -9,6 +9,7 @@
     pep connect HOST[:PORT] --user USER [--https] [--configuration-name PrivilegedEndpoint]
     pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S] [--end ISO]
     pep fault add KIND [TARGET] | pep fault list | pep fault clear [ID | --all] | pep fault kinds
+    pep support down [--reason TEXT] | pep support up | pep support status   (the Help + Support outage switch)
     common flags: --stamp DIR, --state-dir DIR (env PEP_STATE_DIR), --config FILE (env PEP_CONFIG)
 
 Heavy dependencies (Azure SDK, pypsrp, aiohttp) are imported only by the subcommands that need them.
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         description="An emulated Azure Stack Hub privileged endpoint (PEP) session.")
     p.add_argument("-c", dest="command", metavar="INPUT", help="run one input in a PEP session and exit")
     p.add_argument("--json", action="store_true", help="with -c: output objects as JSON lines")
-    sub = p.add_subparsers(dest="subcommand", metavar="{run,serve,connect,stamp,fault}")
+    sub = p.add_subparsers(dest="subcommand", metavar="{run,serve,connect,stamp,fault,support}")
 
     run = sub.add_parser("run", parents=[common], help="run a workstation script (.ps1)")
     run.add_argument("file", metavar="FILE.ps1")
@@ -79,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     clear.add_argument("id", metavar="ID", nargs="?")
     clear.add_argument("--all", action="store_true")
     fault_sub.add_parser("kinds", parents=[common], help="list the fault kinds, their targets and alerts")
+
+    support = sub.add_parser("support", parents=[common], help="the Help + Support outage switch")
+    support_sub = support.add_subparsers(dest="support_command", metavar="{down,up,status}")
+    down = support_sub.add_parser("down", parents=[common], help="take Help + Support down (the PEP keeps collecting)")
+    down.add_argument("--reason", metavar="TEXT")
+    support_sub.add_parser("up", parents=[common], help="bring Help + Support back up")
+    support_sub.add_parser("status", parents=[common], help="say whether Help + Support is up or down, and since when")
     return p
 
 
@@ -107,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             from pep.fault_command import main_fault
 
             return main_fault(env, args)
+        if args.subcommand == "support":
+            from pep.support_command import main_support
+
+            return main_support(env, args)
         if args.subcommand == "serve":
             from session.listener.server import main_serve
 
