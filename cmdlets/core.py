@@ -18,7 +18,7 @@ from cmdlets.help import has_wildcards, wildcard_match
 from powershell.commands import Cmdlet, Example, Parameter
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, ErrorRecord, PSCustomObject, custom_object, error_record
-from powershell.pipeline import TerminatingError
+from powershell.pipeline import CommandContext, TerminatingError
 from powershell.text import to_display
 
 COMMAND_TYPES = ("Alias", "Function", "Filter", "Cmdlet", "ExternalScript", "Application", "Script",
@@ -34,7 +34,7 @@ _PS_COMMANDS = "Microsoft.PowerShell.Commands."
 CLEAR_SCREEN = "\x1b[2J\x1b[3J\x1b[H"
 
 
-def _record(ctx: Any, message: str, error_id: str, category: ErrorCategory, exception_type: str,
+def _record(ctx: CommandContext, message: str, error_id: str, category: ErrorCategory, exception_type: str,
             cmdlet_class: str, target: Any = None) -> ErrorRecord:
     """An error record whose FullyQualifiedErrorId names the .NET cmdlet class, as PowerShell's does."""
     record = error_record(message, error_id, category, exception_type=exception_type, command=ctx.command,
@@ -64,7 +64,7 @@ def command_kind(cls: type[Cmdlet]) -> str:
     return getattr(cls, "command_type", "Function")
 
 
-def command_entries(ctx: Any) -> list[tuple[str, str, type[Cmdlet]]]:
+def command_entries(ctx: CommandContext) -> list[tuple[str, str, type[Cmdlet]]]:
     """(CommandType, name, command) for every visible command and each of its aliases."""
     entries = []
     for cls in ctx.runspace.visible_commands():
@@ -125,7 +125,7 @@ class GetCommand(Cmdlet):
         Example("Find commands by wildcard", "Get-Command *AzureStack*"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         entries = command_entries(ctx)
         names = params.get("Name")
         types = {t.lower() for t in params.get("CommandType") or ()}
@@ -211,7 +211,7 @@ class GetHelp(Cmdlet):
         Example("Show one parameter", "Get-Help Get-AzureStackLog -Parameter FilterByRole"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         if params.get("ShowWindow"):
             raise TerminatingError(_record(
                 ctx, "Get-Help does not work in a remote session.", "RemotingNotSupported",
@@ -260,7 +260,7 @@ class GetHelp(Cmdlet):
         ctx.write_output(helptext.render_help(cls, view))
 
     @staticmethod
-    def _topics(ctx: Any, name: str, categories: set[str]) -> list[tuple[str, str, type[Cmdlet]]]:
+    def _topics(ctx: CommandContext, name: str, categories: set[str]) -> list[tuple[str, str, type[Cmdlet]]]:
         def wanted(category: str) -> bool:
             return not categories or "all" in categories or category.lower() in categories
 
@@ -385,7 +385,7 @@ class SelectObject(Cmdlet):
         Example("List the first three commands", "Get-Command | Select-Object -First 3"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         props = params.get("Property")
         if props is not None and not isinstance(props, (list, tuple)):
             props = [props]
@@ -446,7 +446,7 @@ class SelectObject(Cmdlet):
         return result
 
     @staticmethod
-    def _expand(ctx: Any, obj: Any, projected: PSCustomObject | None, name: str) -> list[Any]:
+    def _expand(ctx: CommandContext, obj: Any, projected: PSCustomObject | None, name: str) -> list[Any]:
         value = property_value(obj, name)
         if value is _MISSING:
             ctx.write_error(_record(
@@ -503,7 +503,7 @@ class MeasureObject(Cmdlet):
         Example("Measure the text of the third-party notices", "Get-ThirdPartyNotices | Measure-Object -Line -Word"),
     )
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         objs = [o for o in _pipeline_objects(params, input) if o is not None]
         patterns = [str(p) for p in params.get("Property") or ()]
         text = any(params.get(k) for k in ("Line", "Word", "Character"))
@@ -529,7 +529,7 @@ class MeasureObject(Cmdlet):
             ctx.write_output(self._text(values, prop, params) if text else self._generic(ctx, values, prop, params))
 
     @staticmethod
-    def _generic(ctx: Any, values: list[Any], prop: str | None, params: dict[str, Any]) -> PSCustomObject:
+    def _generic(ctx: CommandContext, values: list[Any], prop: str | None, params: dict[str, Any]) -> PSCustomObject:
         wanted = [k for k in ("Sum", "Average", "Maximum", "Minimum") if params.get(k)]
         numbers: list[float] = []
         if wanted:
@@ -603,7 +603,7 @@ class OutDefault(Cmdlet):
     )
     examples = (Example("Display the stamp information", "Get-AzureStackStampInformation | Out-Default"),)
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         for obj in _pipeline_objects(params, input):
             ctx.write_output(obj)
 
@@ -616,7 +616,7 @@ class ClearHost(Cmdlet):
                    "commands, remoting), it does nothing.")
     examples = (Example("Clear the screen", "Clear-Host"),)
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         # Only a console drawing on a terminal has a screen to clear (runspace.is_terminal); the sequence
         # goes out as host text so it never enters the pipeline or a one-shot's captured output.
         if getattr(ctx.runspace, "is_terminal", False):
@@ -631,7 +631,7 @@ class ExitPSSession(Cmdlet):
                    "Close-PrivilegedEndpoint.")
     examples = (Example("Leave the session", "Exit-PSSession"),)
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         ctx.runspace.exit_requested = True
 
 
@@ -657,7 +657,7 @@ class GetFormatData(Cmdlet):
     )
     examples = (Example("Get the view of command objects", "Get-FormatData -TypeName *CommandInfo"),)
 
-    def invoke(self, ctx: Any, params: dict[str, Any], input: list | None = None) -> None:
+    def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         patterns = [str(p) for p in params.get("TypeName") or ["*"]]
         for type_name, view in sorted(_registered_views().items(), key=lambda kv: kv[0].lower()):
             if not any(wildcard_match(p, type_name) for p in patterns):

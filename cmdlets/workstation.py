@@ -12,6 +12,7 @@ from typing import Any
 
 from powershell.commands import Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory, PSCredential, PSSecureString, custom_object, error_record
+from powershell.pipeline import CommandContext
 from powershell.text import is_collection, to_display
 
 AUTH_SET = ("Default", "Basic", "Negotiate", "NegotiateWithImplicitCredential", "Credssp", "Digest", "Kerberos")
@@ -30,7 +31,7 @@ CONNECT_PARAMETERS = (
 )
 
 
-def _cmd_error(ctx: Any, message: str, error_id: str, category: ErrorCategory, exception_type: str,
+def _cmd_error(ctx: CommandContext, message: str, error_id: str, category: ErrorCategory, exception_type: str,
                target: Any = None, terminating: bool = False) -> None:
     """An error whose FullyQualifiedErrorId names the .NET command class, as PowerShell's own cmdlets do."""
     from powershell.pipeline import TerminatingError
@@ -259,7 +260,7 @@ def _option_of(value: Any):
     return None
 
 
-def open_sessions(ctx: Any, params: dict[str, Any], computers: list[str]) -> list[Any]:
+def open_sessions(ctx: CommandContext, params: dict[str, Any], computers: list[str]) -> list[Any]:
     """Open one RemoteSession per computer; failures are written as PowerShell's PSSessionOpenFailed
     records (non-terminating, as New-PSSession does) and skipped."""
     from remoting.client import RemoteSession, RemotingError, open_failed_record
@@ -321,7 +322,7 @@ def _basic_needs_ssl(computer: str):
         exception_type=TRANSPORT_EXCEPTION, target=computer)
 
 
-def _sessions_from(ctx: Any, value: Any) -> list[Any]:
+def _sessions_from(ctx: CommandContext, value: Any) -> list[Any]:
     from remoting.client import session_of
 
     items = value if isinstance(value, (list, tuple)) else [value]
