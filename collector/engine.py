@@ -77,6 +77,7 @@ from collector.stamp import Stamp, load_stamp
 from collector.stampgen import ensure_default_stamp
 from collector.status import RUN_TRANSITIONS, RunStatus, advance
 from collector.window import Window, fmt
+from common.processes import process_gone
 from common.state import atomic_write
 
 __all__ = ["BLOCK", "CollectionError", "CollectionResult", "CollectionStopped", "Engine", "stamp_root"]
@@ -305,15 +306,7 @@ class Engine:
             return False
         if owner.get("lock") and owner.get("lock") == self._owner()["lock"]:
             return True
-        pid = owner.get("pid")
-        if owner.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            except OSError:
-                return False
-        return False
+        return process_gone(owner)
 
     def _flag_interrupted(self, sink: Sink, bundle: str, out: OutputLog) -> None:
         """Bundles at this destination whose manifest still says "running" and whose owner is gone:

@@ -40,6 +40,7 @@ from typing import Any
 
 from collector.redact import redact
 from collector.status import RunStatus
+from common.processes import process_gone
 from common.state import StateDir, atomic_write
 
 RETENTION = timedelta(days=90)
@@ -216,21 +217,6 @@ def failed(row: HistoryRow, message: str, ended: datetime) -> HistoryRow:
                    duration_seconds=round((ended - started).total_seconds(), 3))
 
 
-def _process_gone(owner: Mapping[str, Any]) -> bool:
-    pid = owner.get("pid")
-    if owner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
 class History:
     """The rows in `<state>/history/` (module docstring)."""
 
@@ -297,7 +283,7 @@ class History:
         out: list[HistoryRow] = []
         for name in self._names():
             row = self._read(name[:-5])
-            if row is None or row.status is not HistoryStatus.IN_PROGRESS or not _process_gone(row.owner):
+            if row is None or row.status is not HistoryStatus.IN_PROGRESS or not process_gone(row.owner):
                 continue
             note = {"detected": now.isoformat(),
                     "reason": "the collection's process ended before it finished (killed, crashed or powered off)"}
