@@ -338,11 +338,12 @@ class AutomaticCollector:
         if support_switch.is_down(self.env):
             return TickResult(Action.IDLE, "Help + Support is down: nothing runs.",
                               decide((), (), datetime.now(timezone.utc), Policy(), enabled=False, support_down=True))
+        earlier: TickResult | None = None   # a queued entry run first (what this tick reports)
         for data in entries(self.env):
             if data.get("state") == "queued":
-                result = self._run_entry(data, stop)
-                if result.action in (Action.WAITING, Action.STOPPED):
-                    return result
+                earlier = self._run_entry(data, stop)
+                if earlier.action in (Action.WAITING, Action.STOPPED):
+                    return earlier
         done = 0
         while True:
             with self._queue_lock:
@@ -358,6 +359,9 @@ class AutomaticCollector:
             done += 1
             if stop.is_set():
                 return TickResult(Action.STOPPED, "Stopped.", on_demand=done)
+        if earlier is not None and earlier.action is not Action.IDLE:
+            earlier.on_demand = done
+            return earlier
         decision = self.decide(now)
         if not decision.due or decision.window is None or decision.trigger is None:
             return TickResult(Action.IDLE, decision.message, decision, on_demand=done)

@@ -119,7 +119,7 @@ def test_a_held_lock_makes_it_wait_and_an_on_demand_request_starts_after_it(tmp_
     finally:
         lock.release()
     after = auto.tick()
-    assert after.action is Action.IDLE and after.on_demand == 1 and item.done.is_set() and item.error is None
+    assert after.action is Action.RAN and after.on_demand == 1 and item.done.is_set() and item.error is None
     automatic, manual = sorted(rows(env), key=lambda r: r.time_collected)
     assert automatic.type is CollectionType.AUTOMATIC and manual.type is CollectionType.MANUAL
     assert automatic.ended <= manual.time_collected    # the on-demand one started after the automatic one ended
@@ -162,3 +162,21 @@ def test_an_expired_sas_stops_automatic_collection(tmp_path, stamp, azurite):
             '"enabled": false', '"enabled": true'))
     d = AutomaticCollector(env).tick().decision
     assert d.reason is Reason.NO_DESTINATION and "expired" in d.message and not rows(env)
+
+
+def test_a_stopped_automatic_collection_stays_queued_and_resumes_into_the_same_row(tmp_path, stamp, azurite):
+    env, sas = setup(tmp_path, stamp, azurite)
+    env.config["upload"] = {"bandwidth_mbps": 1}          # slow enough to stop it mid-upload
+    fault(env, "node-offline", "azs-node02", age_s=10)
+    auto = AutomaticCollector(env)
+    stop = threading.Event()
+    threading.Timer(0.8, stop.set).start()
+    stopped = auto.tick(stop=stop)
+    assert stopped.action is Action.STOPPED, stopped.message
+    assert entry(env, stopped.row_id)["state"] == "queued"
+    env.config["upload"] = {}
+    resumed = auto.tick()
+    assert resumed.action is Action.RAN and resumed.row_id == stopped.row_id
+    (row,) = rows(env)
+    assert row.resumed and row.status in (HistoryStatus.COMPLETE, HistoryStatus.PARTIAL)
+    assert row.run_status != "stopped" and entry(env, row.id)["state"] == "done"
