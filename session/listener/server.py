@@ -235,15 +235,33 @@ def parse_listen(listen: str, https: bool) -> tuple[str, int]:
 
 
 def serve(env: Environment, listen: str = "127.0.0.1:5985", https: bool = False, auth: Iterable[str] = DEFAULT_AUTH,
-          admin_password_file: str | os.PathLike | None = None, out: Any = None) -> int:
-    """Run the listener until SIGINT/SIGTERM. Prints the URL (and a generated password, once)."""
+          admin_password_file: str | os.PathLike | None = None, out: Any = None, portal: str | None = None) -> int:
+    """Run the listener until SIGINT/SIGTERM. Prints the URL (and a generated password, once).
+    `portal` HOST:PORT: the Help + Support service too (session/portal), sharing the listener's
+    sign-in gate (a lockout counts across both) and, with `https`, its certificate."""
     out = out or sys.stdout
     host, port = parse_listen(listen, https)
+    portal_address = None
+    if portal:
+        from session.portal.service import parse_address
+
+        portal_address = parse_address(portal)
     log_path = _log_to(env.state.sub("logs") / "pep-serve.log")
     listener = Listener(env, https=https, auth=auth, admin_password_file=admin_password_file)
 
     async def main() -> None:
         await listener.start(host, port)
+        service = None
+        if portal_address is not None:
+            from session.portal.service import Portal
+
+            service = Portal(env, gate=listener.gate, ssl_context=listener.ssl_context)
+            try:
+                await service.start(*portal_address)
+            except BaseException:
+                await service.stop()
+                await listener.stop()
+                raise
         # SIGINT/SIGTERM stop the listener cleanly from the moment it listens (before "Listening on" is
         # printed: whoever waits for that line may send SIGTERM at once)
         stop = asyncio.Event()
@@ -256,10 +274,14 @@ def serve(env: Environment, listen: str = "127.0.0.1:5985", https: bool = False,
         print(f"Listening on {listener.url} (configuration PrivilegedEndpoint; auth: "
               f"{', '.join(sorted(listener.auth if https else listener.auth - {'basic'}))})\n"
               f"Log: {log_path}", file=out, flush=True)
+        if service is not None:
+            print(f"Help + Support on {service.url} (API under {service.url}api/)", file=out, flush=True)
         if listener.generated_password:
             print(f"Created account {listener.accounts.netbios}\\CloudAdmin with password: {listener.generated_password}\n"
                   f"(shown once; set PEP_ADMIN_PASSWORD or --admin-password-file to choose it)", file=out, flush=True)
         await stop.wait()
+        if service is not None:
+            await service.stop()
         await listener.stop()
 
     asyncio.run(main())
@@ -323,7 +345,7 @@ class ListenerThread:
 
 
 def main_serve(env: Environment, args: Any) -> int:
-    """`pep serve` from the CLI's parsed arguments (listen, https, auth, admin_password_file)."""
+    """`pep serve` from the CLI's parsed arguments (listen, https, auth, admin_password_file, portal)."""
     from session.accounts import AccountError
 
     https = bool(getattr(args, "https", False))
@@ -331,10 +353,13 @@ def main_serve(env: Environment, args: Any) -> int:
     auth = [a for a in str(getattr(args, "auth", None) or ",".join(DEFAULT_AUTH)).split(",") if a.strip()]
     try:
         return serve(env, listen=listen, https=https, auth=auth,
-                     admin_password_file=getattr(args, "admin_password_file", None))
+                     admin_password_file=getattr(args, "admin_password_file", None),
+                     portal=getattr(args, "portal", None))
     except (AccountError, ValueError) as e:
         print(f"pep serve: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # port in use, address not available
-        print(f"pep serve: cannot listen on {listen}: {e.strerror or e}", file=sys.stderr)
+        print(f"pep serve: cannot listen on {listen}"
+              f"{' or ' + str(getattr(args, 'portal', None)) if getattr(args, 'portal', None) else ''}: {e.strerror or e}",
+              file=sys.stderr)
         return 1
