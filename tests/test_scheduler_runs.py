@@ -180,3 +180,27 @@ def test_a_stopped_automatic_collection_stays_queued_and_resumes_into_the_same_r
     (row,) = rows(env)
     assert row.resumed and row.status in (HistoryStatus.COMPLETE, HistoryStatus.PARTIAL)
     assert row.run_status != "stopped" and entry(env, row.id)["state"] == "done"
+
+
+def test_to_a_share_and_a_refused_logon_is_a_failed_row(tmp_path, stamp, samba):
+    env = Environment(stamp_dir=stamp, state_dir=tmp_path / "state", config={"automatic_collection": {
+        "persistence_minutes": 0, "suppression_minutes": 0}})
+    folder = f"auto-{tmp_path.name}"
+    save({"enabled": True, "share": {"path": samba.unc(folder), "userName": samba.user, "password": samba.password}},
+         env)
+    fault(env, "node-offline", "azs-node02", age_s=5)
+    auto = AutomaticCollector(env)
+    ran = auto.tick()
+    assert ran.action is Action.RAN, ran.message
+    (row,) = rows(env)
+    assert row.type is CollectionType.AUTOMATIC and row.destination == samba.unc(folder)
+    assert (samba.path / folder / row.bundle / "manifest.json").is_file()
+
+    # the share's password changed after it was saved: the pre-flight refuses, history says why
+    (tmp_path / "state" / "help-support" / "automatic-collection.secret").write_text("not-the-password")
+    fault(env, "update-failed", age_s=0)
+    refused = auto.tick()
+    assert refused.action is Action.FAILED and entry(env, refused.row_id)["state"] == "failed"
+    bad = History(env.state).get(refused.row_id)
+    assert bad is not None and bad.status is HistoryStatus.FAILED and bad.type is CollectionType.AUTOMATIC
+    assert bad.trigger_alert == "Update failed" and bad.errors and "not-the-password" not in str(bad.to_json())
