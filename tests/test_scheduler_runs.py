@@ -2,9 +2,15 @@
 a node goes offline, its alert persists, one tick queues and runs a collection whose window covers
 the alert's start, the bundle lands in the container and history has an automatic row naming the
 alert; then suppression, the daily cap, a collection lock held by someone else, an on-demand request
-that starts after the automatic one, the support switch, and the service's loop."""
+that starts after the automatic one, the support switch, the service's loop, a share destination and
+a refused logon, and a stop or a kill -9 mid-upload that the next tick resumes into the same row."""
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -204,3 +210,34 @@ def test_to_a_share_and_a_refused_logon_is_a_failed_row(tmp_path, stamp, samba):
     bad = History(env.state).get(refused.row_id)
     assert bad is not None and bad.status is HistoryStatus.FAILED and bad.type is CollectionType.AUTOMATIC
     assert bad.trigger_alert == "Update failed" and bad.errors and "not-the-password" not in str(bad.to_json())
+
+
+def test_kill_9_during_an_automatic_upload_then_the_next_tick_resumes_the_same_row(tmp_path, stamp, azurite):
+    env, sas = setup(tmp_path, stamp, azurite)
+    fault(env, "node-offline", "azs-node02", age_s=10)
+    root = Path(__file__).resolve().parents[1]
+    config = {**env.config, "upload": {"bandwidth_mbps": 1}}
+    script = ("import json, sys; from pathlib import Path; from session.environment import Environment; "
+              "from collector.scheduler import AutomaticCollector; "
+              f"env = Environment(stamp_dir=Path({str(stamp)!r}), state_dir=Path({str(tmp_path / 'state')!r}), "
+              f"config=json.loads({json.dumps(config)!r})); AutomaticCollector(env).tick()")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(n.endswith(".zip") for n in blobs(azurite, sas)):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the collection ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    (killed,) = rows(env)
+    assert killed.status is HistoryStatus.IN_PROGRESS and entry(env, killed.id)["state"] == "queued"
+
+    resumed = AutomaticCollector(env).tick()
+    assert resumed.action is Action.RAN and resumed.row_id == killed.id, resumed.message
+    (row,) = rows(env)
+    assert row.resumed and row.status in (HistoryStatus.COMPLETE, HistoryStatus.PARTIAL)
+    assert row.trigger_alert == "Scale unit node is offline" and entry(env, row.id)["state"] == "done"
+    log = azurite.container(urlsplit(sas).path.rsplit("/", 1)[1]).download_blob(
+        f"{row.bundle}/Get-AzureStackLog_Output.log").readall().decode()
+    assert "Resuming the collection started" in log and "0 zip file(s) already delivered" not in log
