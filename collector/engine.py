@@ -53,6 +53,7 @@ import os
 import shutil
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -94,6 +95,10 @@ def stamp_root(env: EngineEnv) -> Path:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# While another collection holds the lock: called with its holder; True means "try again".
+LockWait = Callable[[dict[str, Any]], bool]
 
 
 @dataclass
@@ -146,12 +151,15 @@ class Engine:
 
     # -- run --------------------------------------------------------------------------------
     def run(self, req: CollectionRequest, sink: Sink, reporter: Reporter, stop: threading.Event,
-            origin: Origin | None = None) -> CollectionResult:
+            origin: Origin | None = None, wait: LockWait | None = None) -> CollectionResult:
         """Collect `req` into `sink`. Raises CollectionError when refused before collecting (the
         destination's pre-flight, another collection running, the bundle cannot be opened) and
         CollectionStopped when `stop` was set (after delivering what was done and a "stopped"
         manifest). Any other outcome (partial, timed out, failed units) is in the result.
-        `origin`: who asked, for the history row (module docstring)."""
+        `origin`: who asked, for the history row (module docstring). `wait`: while another
+        collection holds the lock, called with its holder; it returns True to try again (after
+        waiting as long as it likes) or False to be refused. Without it a held lock refuses at once.
+        Waiting here, not before the call, leaves no gap for a third collection to slip into."""
         origin = origin or Origin.for_command(req.command)
         history = History(self.env.state)
         # Pre-flight before anything else: a destination that refuses costs no work.
@@ -161,12 +169,19 @@ class Engine:
             self._refused(history, origin, redact(e.message))
             raise CollectionError(redact(e.message), e.error_id, e.category, target=sink.description) from None
         lock = self.lock()
-        try:
-            lock.acquire({"user": req.user or "unknown", "started": _now().isoformat(),
-                          "window": req.window.describe(), "command": req.command})
-        except LockBusy as e:
-            self._refused(history, origin, str(e))
-            raise CollectionError(str(e), "CollectionAlreadyRunning", Category.ResourceBusy) from None
+        while True:
+            try:
+                lock.acquire({"user": req.user or "unknown", "started": _now().isoformat(),
+                              "window": req.window.describe(), "command": req.command})
+                break
+            except LockBusy as e:
+                if stop.is_set():
+                    self._refused(history, origin, "The collection was stopped before it started.")
+                    raise CollectionStopped("The collection was stopped before it started.") from None
+                if wait is not None and wait(e.holder):
+                    continue
+                self._refused(history, origin, str(e))
+                raise CollectionError(str(e), "CollectionAlreadyRunning", Category.ResourceBusy) from None
         try:
             history.mark_interrupted()
             return self._run_locked(req, sink, reporter, stop, history, origin)

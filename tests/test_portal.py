@@ -320,3 +320,39 @@ def test_pep_serve_portal_prints_both_addresses_and_answers(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "pep", "serve", "--state-dir", str(tmp_path / "state"),
                           "--listen", "127.0.0.1:0", "--portal", "nowhere:port"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "portal address" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_collect_logs_now_waits_while_another_collection_holds_the_lock(tmp_path, azurite):
+    """The engine waits for the lock itself (no probe, so no gap another collection could slip into):
+    the row stays in progress and says whose collection it waits for, then runs once the lock is free."""
+    from collector.engine import Engine
+
+    now = datetime.now(timezone.utc)
+    stamp = small_stamp(tmp_path / "stamp", end=now, days=0.25)
+    p = start_portal(tmp_path, stamp=stamp)
+    held = Engine(p.portal.env).lock()
+    held.acquire({"user": "AZURESTACK\\CloudAdmin", "command": "Get-AzureStackLog"})
+    try:
+        sas = azurite.make_container_sas(permissions="rwl")
+        r = requests.post(p.url + "api/collections", json={**window(1, now), "sasUrl": sas}, auth=AUTH)
+        assert r.status_code == 202, r.text
+        row_id = r.json()["id"]
+        deadline = time.monotonic() + 20
+        while True:
+            one = requests.get(p.url + f"api/collections/{row_id}", auth=AUTH).json()
+            if "Get-AzureStackLog" in json.dumps(one.get("progress") or {}):
+                break
+            assert time.monotonic() < deadline, one
+            time.sleep(0.2)
+        assert one["status"] == "in progress"
+        held.release()
+        deadline = time.monotonic() + 120
+        while one["status"] == "in progress":
+            assert time.monotonic() < deadline, one
+            time.sleep(0.3)
+            one = requests.get(p.url + f"api/collections/{row_id}", auth=AUTH).json()
+        assert one["status"] in ("complete", "partial"), one
+    finally:
+        if held.held:
+            held.release()
+        p.stop()

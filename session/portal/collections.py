@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,9 +24,8 @@ from typing import Any
 from collector.collect_now import CollectNowError, CollectNowRequest, check_destination, collection_plan, validate
 from collector.destination import open_sink
 from collector.engine import Engine
-from collector.errors import CollectionError
+from collector.errors import CollectionError, CollectionStopped
 from collector.history import CollectionType, History, HistoryRow, Origin, failed, new_id, new_row
-from collector.lock import LockBusy
 from collector.redact import redact
 from collector.report import Progress
 from collector.sas import parse_sas_url
@@ -121,14 +119,12 @@ class Collections:
         history = History(self.env.state)
         try:
             engine = Engine(self.env)
-            self._wait_for_lock(engine, live)
-            if self.stop.is_set():
-                row = history.get(row_id)
-                if row is not None:
-                    history.put(failed(row, "The service stopped before the collection started.", datetime.now(timezone.utc)))
-                return
             engine.run(plan.request, open_sink(plan.destination, self.env), _Reporter(live, self._lock), self.stop,
-                       plan.origin)
+                       plan.origin, wait=lambda holder: self._wait_for_lock(holder, live))
+            with self._lock:
+                live.waiting_for = None
+        except CollectionStopped:  # the service is stopping; the engine has settled the row
+            log.info("collect logs now %s stopped with the service", row_id)
         except CollectionError as e:  # the engine has failed the row with its message
             log.info("collect logs now %s refused: %s", row_id, redact(e.message)[:300])
         except Exception as e:  # never a traceback to a user; the row says what happened
@@ -140,21 +136,12 @@ class Collections:
             with self._lock:
                 self._live.pop(row_id, None)
 
-    def _wait_for_lock(self, engine: Engine, live: LiveProgress) -> None:
-        """Wait while another collection (any process) holds the stamp's collection lock."""
-        while not self.stop.is_set():
-            probe = engine.lock()
-            try:
-                probe.acquire({"user": "Help + Support", "command": "Collect logs now (probe)"})
-            except LockBusy as busy:
-                with self._lock:
-                    live.waiting_for = redact(str(busy.holder.get("command") or "another collection"))[:200]
-                time.sleep(self.wait_poll)
-                continue
-            probe.release()
-            with self._lock:
-                live.waiting_for = None
-            return
+    def _wait_for_lock(self, holder: dict[str, Any], live: LiveProgress) -> bool:
+        """While another collection (any process, the scheduler's included) holds the stamp's
+        collection lock: show whose, wait a moment, and have the engine try again (until stopped)."""
+        with self._lock:
+            live.waiting_for = redact(str(holder.get("command") or "another collection"))[:200]
+        return not self.stop.wait(self.wait_poll)
 
 
 __all__ = ["CollectNowError", "Collections", "LiveProgress"]
