@@ -8,13 +8,13 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from collector.errors import Category, CollectionStopped, DestinationError
+from common.state import atomic_write
 
 _CHUNK = 1 << 20
 
@@ -126,19 +126,7 @@ class FolderSink:
     def rewrite_manifest(self, bundle_name: str, text: str) -> str:
         """Replace a bundle's manifest.json atomically (temp name, fsync, rename); returns the bundle's path."""
         folder = self.root / bundle_name
-        fd, tmp = tempfile.mkstemp(prefix=".manifest.json.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(text.encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, folder / "manifest.json")
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write(folder / "manifest.json", text)
         return str(folder)
 
     def close(self) -> None:
