@@ -21,7 +21,6 @@ import signal
 import socket
 import ssl
 import sys
-import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,6 +36,7 @@ from session.listener.connections import ConnectionGuard, ConnectionLimits
 from session.listener.http import WSManHTTP
 from session.listener.runner import Runner
 from session.listener.shells import ShellTable
+from session.loopthread import LoopThread
 from session.signin import LockoutPolicy, SignInGate
 
 log = logging.getLogger(__name__)
@@ -306,42 +306,16 @@ def _log_to(path: Path) -> Path:
     return path
 
 
-class ListenerThread:
+class ListenerThread(LoopThread[Listener]):
     """A listener on its own event loop in a daemon thread (tests, benchmarks)."""
 
     def __init__(self, env: Environment, host: str = "127.0.0.1", port: int = 0, **kwargs: Any):
-        self.listener = Listener(env, **kwargs)
-        self._host, self._port = host, port
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="pep-listener", daemon=True)
-
-    def start(self) -> ListenerThread:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.listener.start(self._host, self._port), self.loop).result(30)
-        return self
+        super().__init__(Listener(env, **kwargs), host, port, "pep-listener")
+        self.listener = self.server
 
     @property
     def port(self) -> int:
         return self.listener.port or 0
-
-    def call(self, fn: Any, *args: Any) -> Any:
-        """Run fn(*args) on the listener's loop and return its result (inspect state from tests)."""
-        async def run():
-            return fn(*args)
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(30)
-
-    def stop(self) -> None:
-        try:
-            asyncio.run_coroutine_threadsafe(self.listener.stop(), self.loop).result(30)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(10)
-
-    def __enter__(self) -> ListenerThread:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def main_serve(env: Environment, args: Any) -> int:

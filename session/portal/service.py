@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import ssl
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -41,6 +40,7 @@ from collector.history import History
 from collector.redact import redact
 from session.accounts import Accounts
 from session.environment import Environment
+from session.loopthread import LoopThread
 from session.portal import hooks, views
 from session.portal.collections import Collections
 from session.portal.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, SIGNIN_COOKIE, Session, Sessions, new_token, same
@@ -478,33 +478,13 @@ class Portal:
         return redirect("/?saved=1#settings")
 
 
-class PortalThread:
+class PortalThread(LoopThread["Portal"]):
     """A portal on its own event loop in a daemon thread (tests, benchmarks)."""
 
     def __init__(self, env: Environment, host: str = "127.0.0.1", port: int = 0, **kwargs: Any):
-        self.portal = Portal(env, **kwargs)
-        self._host, self._port = host, port
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="pep-portal", daemon=True)
-
-    def start(self) -> PortalThread:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.portal.start(self._host, self._port), self.loop).result(30)
-        return self
+        super().__init__(Portal(env, **kwargs), host, port, "pep-portal")
+        self.portal = self.server
 
     @property
     def url(self) -> str:
         return self.portal.url
-
-    def stop(self) -> None:
-        try:
-            asyncio.run_coroutine_threadsafe(self.portal.stop(), self.loop).result(30)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(10)
-
-    def __enter__(self) -> PortalThread:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
