@@ -4,6 +4,7 @@ errors as ErrorRecords, its stop as a stopped pipeline. The engine (collector/) 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from collector.errors import Category, CollectionError, CollectionStopped
@@ -74,6 +75,29 @@ class CommandReporter:
                                      activity_id=activity_id, parent_id=1, percent=min(100, update.done * 100 // total))
 
 
+def _behind_help_and_support(ctx: CommandContext) -> Callable[[dict[str, Any]], bool]:
+    """While Help + Support collects (automatically, or "Collect logs now"), a PEP collection waits for
+    it with one visible line, and Ctrl+C stops the wait; a collection of another PEP session still
+    refuses at once with CollectionAlreadyRunning (docs/help-support.md, Automatic collection)."""
+    from collector.collect_now import COMMAND as COLLECT_NOW
+    from collector.scheduler import COMMAND as AUTOMATIC
+
+    told = False
+
+    def wait(holder: dict[str, Any]) -> bool:
+        nonlocal told
+        command = str(holder.get("command") or "")
+        if command not in (AUTOMATIC, COLLECT_NOW):
+            return False
+        if not told:
+            ctx.write_warning(f"Help + Support is collecting logs ({command}, started {holder.get('started', '?')}); "
+                              "this collection starts when it ends. Press Ctrl+C to stop waiting.")
+            told = True
+        return not ctx.stop_event.wait(1.0)
+
+    return wait
+
+
 def run_collection(ctx: CommandContext, env: Any, req: CollectionRequest, sink: Sink) -> CollectionResult:
     """Engine.run for a cmdlet: refusals become a terminating ErrorRecord, a stop a stopped pipeline.
     The sink is closed whatever happens. The collection's history row has type PEP."""
@@ -81,7 +105,8 @@ def run_collection(ctx: CommandContext, env: Any, req: CollectionRequest, sink: 
     from collector.history import CollectionType, Origin
 
     try:
-        return Engine(env).run(req, sink, CommandReporter(ctx), ctx.stop_event, Origin(CollectionType.PEP))
+        return Engine(env).run(req, sink, CommandReporter(ctx), ctx.stop_event, Origin(CollectionType.PEP),
+                               wait=_behind_help_and_support(ctx))
     except CollectionError as e:
         raise TerminatingError(error_record_of(e, req.command)) from None
     except CollectionStopped:
