@@ -43,7 +43,7 @@ class Fault:
     id: str  # "1", "2", ... (store); "config:<kind>:<target>" (configuration)
     kind: str
     target: str | None
-    added: str  # ISO 8601 UTC, "2026-11-25T12:00:00Z"
+    added: str  # ISO 8601 UTC to the millisecond, "2026-11-25T12:00:00.000Z"
     source: str = SOURCE_PEP
 
     @property
@@ -60,11 +60,14 @@ class Fault:
 
 
 def utc_text(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """To the millisecond: a fault added right after a collection must not read as raised inside
+    that collection's window (whole seconds made the automatic scheduler take it for covered)."""
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_utc(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    """Either form: with milliseconds, or whole seconds as earlier state files hold them."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 def valid_targets(kind: FaultKind, stamp: Stamp) -> tuple[str, ...]:
