@@ -356,3 +356,25 @@ def test_collect_logs_now_waits_while_another_collection_holds_the_lock(tmp_path
         if held.held:
             held.release()
         p.stop()
+
+
+def test_the_portal_caps_connections_per_client_and_closes_idle_ones(tmp_path):
+    """The listener's connection limits hold at the portal too: a fifth connection from one address is
+    closed at once, and a connection that says nothing is closed after the portal's keep-alive."""
+    import socket
+
+    p = start_portal(tmp_path, config={"listener": {"max_connections_per_client": 4},
+                                       "portal": {"keepalive_seconds": 1}})
+    held = [socket.create_connection(("127.0.0.1", p.portal.port), timeout=5) for _ in range(4)]
+    try:
+        extra = socket.create_connection(("127.0.0.1", p.portal.port), timeout=5)
+        extra.settimeout(3)
+        assert extra.recv(1) == b"", "a fifth connection from one address was kept"
+        held[0].settimeout(5)
+        started = time.monotonic()
+        assert held[0].recv(1) == b""  # silent: closed after the keep-alive, not kept for an hour
+        assert time.monotonic() - started < 4
+    finally:
+        for s in held:
+            s.close()
+        p.stop()

@@ -31,8 +31,8 @@ from aiohttp import web
 from common.state import atomic_write
 from powershell.limits import Limits
 from session.accounts import Accounts
+from session.connections import ConnectionGuard, ConnectionLimits
 from session.environment import Environment
-from session.listener.connections import ConnectionGuard, ConnectionLimits
 from session.listener.http import WSManHTTP
 from session.listener.runner import Runner
 from session.listener.shells import ShellTable

@@ -39,6 +39,7 @@ from collector.collect_now import CollectNowError
 from collector.history import History
 from collector.redact import redact
 from session.accounts import Accounts
+from session.connections import ConnectionGuard, ConnectionLimits
 from session.environment import Environment
 from session.loopthread import LoopThread
 from session.portal import hooks, views
@@ -139,6 +140,7 @@ class Portal:
         self.templates = jinja2.Environment(loader=jinja2.PackageLoader("session.portal", "templates"),
                                             autoescape=True)
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self.host: str | None = None
         self.port: int | None = None
 
@@ -166,12 +168,18 @@ class Portal:
         loop = asyncio.get_running_loop()
         # A service marks the rows its dead predecessors left "in progress" (docs/help-support.md, History).
         await loop.run_in_executor(self.executor, History(self.env.state).mark_interrupted)
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        # Every request signs in by itself (Basic or the session cookie), so an idle connection is worth
+        # little: it is closed after a minute, which also bounds slow headers; the listener's connection
+        # caps apply (docs/security.md, HTTP and WS-Management limits).
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False,
+                                     keepalive_timeout=float(self.env.setting("portal.keepalive_seconds", 60)))
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, ssl_context=self.ssl_context, backlog=128, reuse_address=True)
-        await site.start()
-        addresses = self._runner.addresses  # the bound port when 0 was asked for
-        self.host, self.port = host, (int(addresses[0][1]) if addresses else port)
+        protocols = self._runner.server
+        assert protocols is not None  # set by setup()
+        guard = ConnectionGuard(ConnectionLimits.from_settings(self.env.setting), protocols, lambda transport: True)
+        self._server = await loop.create_server(guard, host, port, ssl=self.ssl_context, backlog=128,
+                                                reuse_address=True)
+        self.host, self.port = host, self._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked for
         for service in self.services:
             await loop.run_in_executor(self.executor, service.start)
         return self.port
@@ -181,6 +189,8 @@ class Portal:
         for service in self.services:
             await loop.run_in_executor(self.executor, service.stop)
         self.collections.close()
+        if self._server:
+            self._server.close()
         if self._runner:
             await self._runner.cleanup()
         if self._own_gate:
