@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 NOT_A_DATETIME = "String was not recognized as a valid DateTime."
 BAD_WEEKDAY = "String was not recognized as a valid DateTime because the day of week was incorrect."
@@ -155,10 +155,3 @@ def datetime_from_ticks(ticks: int) -> datetime:
         return datetime(1, 1, 1) + timedelta(microseconds=ticks // 10)
     except OverflowError:
         raise ValueError("Ticks must be between DateTime.MinValue.Ticks and DateTime.MaxValue.Ticks.") from None
-
-
-def invariant_text(value: datetime | date) -> str:
-    """How PowerShell turns a DateTime into a string argument (invariant culture)."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    return value.strftime("%m/%d/%Y %H:%M:%S")
