@@ -11,7 +11,8 @@ from functools import cache
 
 from powershell.commands import Cmdlet
 
-PEP_AREAS = ("cmdlets.core", "cmdlets.stamp", "cmdlets.log", "cmdlets.health", "cmdlets.endpoint")
+PEP_AREAS = ("cmdlets.core", "cmdlets.stamp", "cmdlets.log", "cmdlets.health", "cmdlets.endpoint", "cmdlets.accounts",
+             "cmdlets.support")
 WORKSTATION_AREAS = ("cmdlets.workstation",)
 
 
