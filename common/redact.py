@@ -1,0 +1,294 @@
+"""The one redactor: remove every secret from a text before it is written anywhere that lasts.
+
+Used by transcripts, Get-AzureStackLog_Output.log, manifests, history rows, the server's and the
+portal's logs and error records (docs/security.md, "Redaction"). It removes:
+* SAS signatures: `sig=`/`signature=` in any case, percent-encoded (`sig%3D`, `sig%253D`), split
+  by PowerShell quoting (`'..sig=ab'+'cd..'`) or backtick escapes, and connection-string secrets
+  (`SharedAccessSignature=`, `AccountKey=`, `SharedAccessKey=`), plus token/key query parameters;
+* passwords: `-Password` / `-NewPassword` / `-CurrentPassword` / `-CertificatePassword` arguments
+  typed as text (quoted with ' or " or the typographic quotes PowerShell also accepts, with
+  embedded `''` / `""` / backticks, or bare words, also `-Password:value`), the positional
+  passwords of New-CloudAdminUser and Set-CloudAdminUserPassword, the string given to
+  ConvertTo-SecureString, `password=`/`pwd=` pairs, `"password": "..."` in JSON, SecureStrings
+  serialised as CLIXML `<SS>`;
+* support tokens (`AZSREQ1...`, `AZSRSP1...`: the whole token);
+* the password in user-info of URLs (`https://user:pass@host/`) and of `\\\\user:pass@host\\share`.
+Everything else is kept byte for byte, and redact(redact(x)) == redact(x).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+REDACTED = "REDACTED"
+
+# PowerShell accepts the typographic quotes as quotes too.
+_SQ = "'\u2018\u2019\u201a\u201b"
+_DQ = '"\u201c\u201d\u201e'
+_QUOTES = _SQ + _DQ
+
+# --- key=value secrets ------------------------------------------------------------------------
+
+# Names whose value is secret wherever `name=value` appears (SAS, connection strings, query
+# strings, hashtables). Generic names (code, key) only as query parameters, so that ordinary text
+# such as "exit code=1" or "partition key=ECE" stays readable.
+_ANYWHERE = ("sig", "signature", "password", "passwd", "pwd", "newpassword", "currentpassword",
+             "secret", "client_secret", "token", "access_token", "accountkey", "sharedaccesskey",
+             "sharedaccesssignature")
+_QUERY_ONLY = ("code", "key")
+
+
+def _alternation(names: Iterable[str]) -> str:
+    return "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+
+
+# A bare value ends at a query separator, blank, quote or closing bracket; `%26` is an encoded `&`
+# (the next parameter of a nested URL). A value split by PowerShell quoting ('ab'+'cd') or holding
+# backtick escapes continues across the join.
+_BARE_VALUE = (r"(?:(?:(?!%26)[^&\s" + _QUOTES + r"<>;,)\]}`])|`.|[" + _QUOTES + r"]\s*\+\s*[" + _QUOTES + r"])+")
+_QUOTED_VALUE = r"(?:'(?:[^']|'')*'|\"(?:[^\"\\`]|\"\"|\\.|`.)*\")"
+_EQ = r"(?:=|%3D|%253D)"
+
+# Connection strings: the whole value up to `;` (a SharedAccessSignature value is itself a query).
+_CONN = re.compile(r"(?i)(?<![A-Za-z])(?P<name>AccountKey|SharedAccessKey|SharedAccessSignature)=(?P<val>[^;\s'\"]+)")
+_PAIR = re.compile(
+    r"(?i)(?<![A-Za-z])(?P<name>" + _alternation(_ANYWHERE) + r")"
+    r"(?:(?P<eq>" + _EQ + r")(?P<val>" + _BARE_VALUE + r")"
+    r"|(?P<eq2>\s*=\s*)(?P<qval>" + _QUOTED_VALUE + r"))"
+)
+_QUERY = re.compile(r"(?i)(?P<pre>[?&]|%26)(?P<name>" + _alternation(_QUERY_ONLY) + r")(?P<eq>" + _EQ + r")(?P<val>" + _BARE_VALUE + r")")
+# "password": "x" (JSON) and 'password': 'x' (a Python or PowerShell rendering of a mapping).
+_JSON = re.compile(
+    r"(?i)(?P<k>[\"'])(?P<name>" + _alternation(_ANYWHERE) + r")(?P=k)"
+    r"(?P<colon>\s*:\s*)(?P<val>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')"
+)
+_SECURESTRING = re.compile(r"(?is)(?P<open><SS(?:\s[^>]*)?>)(?P<val>.*?)(?P<close></SS>)")
+_SUPPORT_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])AZS(?:REQ|RSP)1[A-Za-z0-9_\-]+=*")
+_URL_USERINFO = re.compile(r"(?i)(?P<pre>\b[a-z][a-z0-9+.\-]*://[^\s/@:" + _QUOTES + r"]*):(?P<val>[^\s/@" + _QUOTES + r"]+)@")
+_UNC_USERINFO = re.compile(r"(?P<pre>\\\\[^\s\\/@:" + _QUOTES + r"]+):(?P<val>[^\s\\/@" + _QUOTES + r"]+)@")
+
+
+def _quoted_kept(value: str) -> str:
+    """REDACTED in the quotes the value had, so the line still reads as it was typed."""
+    if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:
+        return f"{value[0]}{REDACTED}{value[-1]}"
+    return REDACTED
+
+
+def _pair(m: re.Match[str]) -> str:
+    if m.group("eq") is not None:
+        return f"{m.group('name')}{m.group('eq')}{REDACTED}"
+    return f"{m.group('name')}{m.group('eq2')}{_quoted_kept(m.group('qval'))}"
+
+
+# --- PowerShell arguments -----------------------------------------------------------------------
+
+# What ends a PowerShell statement or pipeline element for our purposes.
+_STATEMENT_END = set(";|\n\r)}&")
+_BLANK = " \t"
+
+
+def _skip_blanks(text: str, i: int) -> int:
+    while i < len(text):
+        if text[i] in _BLANK:
+            i += 1
+        elif text.startswith("`\n", i):  # line continuation
+            i += 2
+        elif text.startswith("`\r\n", i):
+            i += 3
+        else:
+            break
+    return i
+
+
+def _end_of_string(text: str, i: int) -> int:
+    """Index after the quoted string starting at i (the end of text when it is not closed)."""
+    single = text[i] in _SQ
+    quotes = _SQ if single else _DQ
+    j = i + 1
+    while j < len(text):
+        c = text[j]
+        if not single and c == "`":
+            j += 2
+            continue
+        if c in quotes:
+            if j + 1 < len(text) and text[j + 1] in quotes:  # '' or "" inside the string
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    return len(text)
+
+
+def _end_of_group(text: str, i: int) -> int:
+    """Index after the bracketed group (...), {...} or [...] starting at i."""
+    depth, j = 0, i
+    while j < len(text):
+        c = text[j]
+        if c in _QUOTES:
+            j = _end_of_string(text, j)
+            continue
+        if c == "`":
+            j += 2
+            continue
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return len(text)
+
+
+def _end_of_argument(text: str, i: int) -> int:
+    """Index after one PowerShell argument starting at i: a compound of quoted strings, bracketed
+    groups, backtick escapes and ordinary characters, up to a blank or the end of the statement."""
+    j = i
+    while j < len(text):
+        c = text[j]
+        if c in _QUOTES:
+            j = _end_of_string(text, j)
+        elif c in "([{" or text.startswith("@(", j) or text.startswith("$(", j):
+            j = _end_of_group(text, j + (1 if c in "@$" else 0))
+        elif c == "`":
+            j += 2
+        elif c in _BLANK or c in _STATEMENT_END or c == ",":
+            break
+        else:
+            j += 1
+    return min(j, len(text))
+
+
+def _is_literal(arg: str) -> bool:
+    """A value typed as text (not a variable, an expression or another parameter)."""
+    return bool(arg) and arg[0] not in "$(@-[{"
+
+
+def _arguments(text: str, i: int) -> Iterable[tuple[int, int]]:
+    """Spans of the tokens of one command's arguments starting at i, up to the end of its statement."""
+    while True:
+        i = _skip_blanks(text, i)
+        if i >= len(text) or text[i] in _STATEMENT_END:
+            return
+        if text[i] == ",":  # array separator: the next element belongs to the same argument
+            i += 1
+            continue
+        end = _end_of_argument(text, i)
+        if end == i:
+            return
+        yield i, end
+        i = end
+
+
+def _prefixes(name: str, shortest: int) -> list[str]:
+    return [name[:k] for k in range(shortest, len(name) + 1)]
+
+
+_PASSWORD_PARAMS = ("password", "newpassword", "currentpassword", "certificatepassword")
+# Two letters at least: `-C`, `-N`, `-P` alone are too common elsewhere (pep -c, head -n); the
+# password cmdlets below are handled with every abbreviation PowerShell would accept.
+_PASSWORD_PARAM = re.compile(
+    r"(?i)(?<![\w\-])-(?:" + _alternation(p for n in _PASSWORD_PARAMS for p in _prefixes(n, 2)) + r")(?P<sep>:|(?=[ \t]))"
+)
+
+
+def _redact_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in sorted(set(spans), reverse=True):
+        value = text[start:end]
+        if value and value != REDACTED and _quoted_kept(value) != value:
+            text = text[:start] + _quoted_kept(value) + text[end:]
+    return text
+
+
+def _password_arguments(text: str) -> str:
+    spans: list[tuple[int, int]] = []
+    for m in _PASSWORD_PARAM.finditer(text):
+        i = _skip_blanks(text, m.end())
+        if i < len(text) and text[i] not in _STATEMENT_END:
+            end = _end_of_argument(text, i)
+            if _is_literal(text[i:end]):
+                spans.append((i, end))
+    return _redact_spans(text, spans)
+
+
+# Cmdlets whose passwords may be typed positionally: parameter names in position order, and
+# which of them are secret. Common parameters that take a value must be skipped with their value.
+_SECRET_COMMANDS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "new-cloudadminuser": (("password", "username"), frozenset({"password"})),
+    "set-cloudadminuserpassword": (("username", "currentpassword", "newpassword"),
+                                   frozenset({"currentpassword", "newpassword"})),
+    # Every value of ConvertTo-SecureString is secret (the string, or a key).
+    "convertto-securestring": (("string",), frozenset({"string", "securekey", "key"})),
+}
+_SWITCHES = ("asjob", "asplaintext", "force", "verbose", "debug", "whatif", "confirm")
+_VALUED_COMMON = ("erroraction", "warningaction", "informationaction", "errorvariable", "warningvariable",
+                  "informationvariable", "outvariable", "outbuffer", "pipelinevariable")
+_SECRET_COMMAND = re.compile(r"(?i)(?<![\w\-])(?P<name>" + _alternation(_SECRET_COMMANDS) + r")(?![\w\-])")
+
+
+def _command_arguments(text: str) -> str:
+    """The secret arguments of the password cmdlets, named with any abbreviation or positional."""
+    spans: list[tuple[int, int]] = []
+    for m in _SECRET_COMMAND.finditer(text):
+        positional, secret = _SECRET_COMMANDS[m.group("name").lower()]
+        named = set(positional) | secret
+        position, expecting = 0, None  # expecting: the parameter whose value comes next
+        for start, end in _arguments(text, m.end()):
+            token = text[start:end]
+            if expecting is None and token.startswith("-") and len(token) > 1 and token[1].isalpha():
+                name, _, attached = token[1:].partition(":")
+                name = name.lower()
+                matches = [p for p in named if p.startswith(name)]
+                # An ambiguous or unknown abbreviation of a secret name still counts as secret.
+                is_secret = any(p in secret for p in matches) or any(p.startswith(name) for p in _PASSWORD_PARAMS)
+                if any(s.startswith(name) for s in _SWITCHES) and not is_secret:
+                    continue
+                if attached:
+                    if is_secret and _is_literal(attached):
+                        spans.append((start + 2 + len(name), end))
+                    continue
+                expecting = "secret" if is_secret else "other"
+                if not matches and not is_secret and not any(c.startswith(name) for c in _VALUED_COMMON):
+                    expecting = None  # an unknown switch-like parameter takes no value
+                continue
+            if expecting is not None:
+                if expecting == "secret" and _is_literal(token):
+                    spans.append((start, end))
+                expecting = None
+                continue
+            if position < len(positional):
+                if positional[position] in secret and _is_literal(token):
+                    spans.append((start, end))
+                position += 1
+    return _redact_spans(text, spans)
+
+
+# --- the redactor -------------------------------------------------------------------------------
+
+def _sub(pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> Callable[[str], str]:
+    return lambda text: pattern.sub(repl, text)
+
+
+_PASSES: tuple[Callable[[str], str], ...] = (
+    _command_arguments,
+    _password_arguments,
+    _sub(_SECURESTRING, lambda m: f"{m.group('open')}{REDACTED}{m.group('close')}"),
+    _sub(_SUPPORT_TOKEN, lambda m: REDACTED),
+    _sub(_CONN, lambda m: f"{m.group('name')}={REDACTED}"),
+    _sub(_JSON, lambda m: f"{m.group('k')}{m.group('name')}{m.group('k')}{m.group('colon')}"
+                          f"{m.group('val')[0]}{REDACTED}{m.group('val')[0]}"),
+    _sub(_QUERY, lambda m: f"{m.group('pre')}{m.group('name')}{m.group('eq')}{REDACTED}"),
+    _sub(_PAIR, _pair),
+    _sub(_URL_USERINFO, lambda m: f"{m.group('pre')}:{REDACTED}@"),
+    _sub(_UNC_USERINFO, lambda m: f"{m.group('pre')}:{REDACTED}@"),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every secret replaced by REDACTED; everything else unchanged."""
+    if not text:
+        return text
+    for step in _PASSES:
+        text = step(text)
+    return text
