@@ -21,10 +21,10 @@ from cmdlets.engine_bridge import error_record_of, run_collection
 from collector.destination import AsTyped, Destination, DestinationKind, collection_request, open_sink
 from collector.errors import Category, CollectionError, CollectionStopped
 from collector.plan import DEFAULT_TIMEOUT_MINUTES, unknown_nodes
-from collector.redact import redact
 from collector.sinks.base import Sink
 from collector.stamp import LOG_TYPES, ON_DEMAND_ROLES, RESOURCE_PROVIDER_NAMES, ROLE_NAMES
 from collector.window import WindowError, resolve
+from common.redact import redact
 from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
 from powershell.limits import shorten
 from powershell.objects import ErrorCategory, custom_object, error_record

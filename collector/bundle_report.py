@@ -4,7 +4,7 @@ and why. Written into the bundle as CollectionReport.html next to manifest.json,
 the collection's history row (collector.history).
 
 `render_report(manifest)` is a pure function of the final manifest (collector.manifest shapes it):
-no clock, no file. Every value is HTML-escaped, and every text passes through collector.redact, so
+no clock, no file. Every value is HTML-escaped, and every text passes through common.redact, so
 no SAS signature or password can reach the page even if one slipped into the manifest. A bundle
 with a huge not-collected list shows its first `MAX_NOT_COLLECTED` entries and a count of the rest
 (manifest.json has them all). Not to be confused with collector.report, the engine's Reporter.
@@ -16,7 +16,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from collector.redact import redact
+from common.redact import redact
 
 REPORT_NAME = "CollectionReport.html"
 MAX_NOT_COLLECTED = 500

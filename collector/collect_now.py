@@ -130,7 +130,7 @@ class ValidCollectNow:
     window: Window
     time_zone: str       # as given
     zone: ZoneInfo
-    sas_url: str         # a secret: never print it (collector.redact)
+    sas_url: str         # a secret: never print it (common.redact)
 
 
 @dataclass(frozen=True)

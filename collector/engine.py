@@ -48,7 +48,6 @@ Statuses and their transitions: collector.status (and docs/collection.md).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -65,10 +64,9 @@ from collector.faults import Faults
 from collector.history import History, HistoryRow, HistoryStatus, Origin, failed, new_id, new_row, summarize, this_process
 from collector.journal import Journal
 from collector.lock import CollectionLock, LockBusy
-from collector.manifest import TOOL
+from collector.manifest import TOOL, manifest_json
 from collector.outputlog import OutputLog
 from collector.plan import CollectionRequest, plan_units
-from collector.redact import redact
 from collector.report import Reporter
 from collector.run import BLOCK, Described, Limits, Run
 from collector.settings import EngineEnv
@@ -79,6 +77,7 @@ from collector.stampgen import ensure_default_stamp
 from collector.status import RUN_TRANSITIONS, RunStatus, advance
 from collector.window import Window, fmt
 from common.processes import process_gone
+from common.redact import redact
 from common.state import atomic_write
 
 __all__ = ["BLOCK", "CollectionError", "CollectionResult", "CollectionStopped", "Engine", "stamp_root"]
@@ -269,7 +268,7 @@ class Engine:
         try:
             sink.deliver(staging / OUTPUT_LOG, OUTPUT_LOG, stop=None)
             sink.deliver(staging / REPORT_NAME, REPORT_NAME, stop=None)
-            atomic_write(staging / MANIFEST, redact(json.dumps(outcome.manifest, indent=2)))
+            atomic_write(staging / MANIFEST, manifest_json(outcome.manifest))
             sink.deliver(staging / MANIFEST, MANIFEST, stop=None)
         except DestinationError as e:
             out.error(CollectionError(redact(e.message), e.error_id, Category.WriteError))
@@ -311,7 +310,7 @@ class Engine:
             "note": "This collection has not finished: the zips here may not be all, and the output log is "
                     "written at the end. If its process is gone, the bundle is incomplete.",
         }
-        atomic_write(staging / RUNNING_MANIFEST, redact(json.dumps(marker, indent=2)))
+        atomic_write(staging / RUNNING_MANIFEST, manifest_json(marker))
         sink.deliver(staging / RUNNING_MANIFEST, MANIFEST, stop=None)
 
     def _owner_gone(self, owner: object) -> bool:
@@ -342,7 +341,7 @@ class Engine:
                 "reason": "the collection's process ended before it finished (killed, crashed or powered off)",
             }
             try:
-                where = sink.rewrite_manifest(name, redact(json.dumps(manifest, indent=2)))
+                where = sink.rewrite_manifest(name, manifest_json(manifest))
             except OSError as e:
                 out.warning(f"The bundle {name} is incomplete (its collection was interrupted), and its manifest "
                             f"could not be marked so: {e.strerror or e}")

@@ -15,7 +15,7 @@ pruned on every write. The per-collection HTML reports (collector.bundle_report)
 `<state>/history/reports/<id>.html` so a front end can serve them whatever the destination was.
 
 A row never holds a secret: the destination is the sink's safe description (a container URL
-without its query, a share path), passed through collector.redact once more on the way in, and
+without its query, a share path), passed through common.redact once more on the way in, and
 errors are redacted too.
 
 Interrupted rows: a row records its owner (host name, process id). `mark_interrupted` (the engine
@@ -38,9 +38,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from collector.redact import redact
 from collector.status import RunStatus
 from common.processes import process_gone
+from common.redact import redact
 from common.state import StateDir, atomic_write
 
 RETENTION = timedelta(days=90)

@@ -10,10 +10,13 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collector.stamp import Stamp, load_stamp
 from common.state import StateDir
+
+if TYPE_CHECKING:
+    from session.accounts import Accounts
 
 
 class ConfigError(Exception):
@@ -52,6 +55,14 @@ class Environment:
     @cached_property
     def stamp(self) -> Stamp:
         return load_stamp(self.stamp_dir)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        """The CloudAdmin accounts (session/accounts.py); one store per process, and every process
+        sees the others' changes. Config: accounts.min_password_length (default 8)."""
+        from session.accounts import Accounts
+
+        return Accounts(self.state, self.stamp.definition.get("domain_fqdn") or self.stamp.domain)
 
     def setting(self, dotted: str, default: Any = None) -> Any:
         """config value by dotted path, e.g. setting('upload.bandwidth_mbps')."""

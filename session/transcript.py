@@ -29,11 +29,10 @@ from common.inuse import hold, release
 
 
 def _scrub(text: str) -> str:
-    try:
-        from collector.sas import redact_text
-    except ImportError:  # pragma: no cover - the scrubber lives with the blob destination
-        return text
-    return redact_text(text)
+    # The one redactor (common/redact.py): signatures, typed passwords, support tokens, user-info.
+    from common.redact import redact
+
+    return redact(text)
 
 
 # Characters a viewer or a line-splitting parser may take as a line break, or that change how a

@@ -30,9 +30,10 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings, ExponentialRetry
 
 from collector.errors import Category, CollectionStopped, DestinationError
-from collector.sas import SasUri, SasUriError, parse_sas_url, redact_text
+from collector.sas import SasUri, SasUriError, parse_sas_url
 from collector.settings import EngineEnv
 from collector.sinks.pacing import BandwidthLimiter
+from common.redact import redact as redact_text
 from common.state import atomic_write_json
 
 # Newest version Azurite 3.35 accepts; real Azure accepts it too. The SDK default is newer.

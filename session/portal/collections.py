@@ -26,9 +26,9 @@ from collector.destination import open_sink
 from collector.engine import Engine
 from collector.errors import CollectionError, CollectionStopped
 from collector.history import CollectionType, History, HistoryRow, Origin, failed, new_id, new_row
-from collector.redact import redact
 from collector.report import Progress
 from collector.sas import parse_sas_url
+from common.redact import redact
 from session.environment import Environment
 
 log = logging.getLogger(__name__)

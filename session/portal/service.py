@@ -37,7 +37,7 @@ from aiohttp import web
 from collector import automatic_settings
 from collector.collect_now import CollectNowError
 from collector.history import History
-from collector.redact import redact
+from common.redact import redact
 from session.accounts import Accounts
 from session.connections import ConnectionGuard, ConnectionLimits
 from session.environment import Environment

@@ -7,7 +7,7 @@ from typing import Any
 
 from collector import automatic_settings, health, healthmodel
 from collector.history import History, HistoryRow
-from collector.redact import redact
+from common.redact import redact
 from session.environment import Environment
 
 ALERT_STATES = ("active", "closed")
