@@ -6,17 +6,25 @@ prints from them. tests/test_engine_manifest.py calls these directly.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from collector.status import Cut, CutKind, RunStatus, UnitStatus
 from collector.units import UnitState
+from common.redact import redact_value
 
 TOOL = "Get-AzureStackLog (azs-pep)"
 # A role's status is the worst of its hosts', in this order.
 _WORST_FIRST = (UnitStatus.FAILED, UnitStatus.TIMED_OUT, UnitStatus.STOPPED, UnitStatus.PARTIAL, UnitStatus.OK)
 _STOP_NAMES = 3  # roles named in the one line a stopped run prints
+
+
+def manifest_json(manifest: Mapping[str, Any]) -> str:
+    """The text of manifest.json: every string value redacted (common.redact), then serialised, so
+    no secret typed into the request (a SAS signature, a password) reaches the file."""
+    return json.dumps(redact_value(dict(manifest)), indent=2)
 
 
 @dataclass(frozen=True)

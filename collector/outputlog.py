@@ -8,8 +8,8 @@ from pathlib import Path
 from types import TracebackType
 
 from collector.errors import CollectionError
-from collector.redact import redact
 from collector.report import Progress, Reporter
+from common.redact import redact
 
 
 class OutputLog:

@@ -5,7 +5,7 @@ Two URL shapes are understood:
       also Azure Stack Hub's https://ACCOUNT.blob.<region>.<fqdn>/CONTAINER)
   http://127.0.0.1:10000/ACCOUNT/CONTAINER?...                               (path style: an IP
       address or localhost as host, as Azurite serves it)
-The signature (`sig`) is the only secret in a SAS; redact()/redact_text() remove it.
+The signature (`sig`) is the only secret in a SAS; redact() removes it (common.redact does the work).
 """
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from collector.errors import Category, DestinationError
-
-REDACTED = "REDACTED"
+from common.redact import redact as _redact
 
 # Query parameters that carry a secret (the SAS signature, or tokens/keys some tools append).
 _SECRET_PARAMS = {"sig", "signature", "token", "access_token", "code", "key", "accountkey", "password"}
@@ -183,28 +182,8 @@ def _fmt(t: datetime) -> str:
 
 # --- redaction -------------------------------------------------------------------------------
 
-# `sig=` is recognised anywhere (also percent-encoded, e.g. inside another URL's query);
-# the generic names (token, code, key, ...) only as query parameters, so that ordinary log text
-# such as "exit code=1" stays readable.
-_SIG = re.compile(r"(?i)(?<![A-Za-z])(?P<name>sig|signature)(?P<eq>=|%3D)(?P<val>[^&\s'\"<>;,)\]}]+)")
-_QUERY_SECRET = re.compile(
-    r"(?i)(?P<pre>[?&])(?P<name>" + "|".join(sorted(_SECRET_PARAMS, key=len, reverse=True)) +
-    r")(?P<eq>=)(?P<val>[^&\s'\"<>;,)\]}]+)"
-)
-_CONN_SECRET = re.compile(r"(?i)\b(?P<name>AccountKey|SharedAccessSignature)=(?P<val>[^;\s'\"]+)")
-
-
 def redact(url: str) -> str:
     """The URL with its signature (and any token/key parameter) replaced by REDACTED; safe to
-    print and log. Works on URLs that do not parse too."""
-    return redact_text(url)
-
-
-def redact_text(text: str) -> str:
-    """Scrub every SAS signature / token value appearing anywhere in `text`, including
-    percent-encoded `sig%3D...` and connection-string `SharedAccessSignature=` / `AccountKey=`."""
-    if not text:
-        return text
-    text = _CONN_SECRET.sub(lambda m: f"{m.group('name')}={REDACTED}", text)
-    text = _QUERY_SECRET.sub(lambda m: f"{m.group('pre')}{m.group('name')}{m.group('eq')}{REDACTED}", text)
-    return _SIG.sub(lambda m: f"{m.group('name')}{m.group('eq')}{REDACTED}", text)
+    print and log. Works on URLs that do not parse too. The rule is common.redact's, the one
+    redactor of every log."""
+    return _redact(url)

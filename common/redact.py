@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 REDACTED = "REDACTED"
 
@@ -292,3 +293,16 @@ def redact(text: str) -> str:
     for step in _PASSES:
         text = step(text)
     return text
+
+
+def redact_value(value: Any) -> Any:
+    """A JSON-like value (dicts, lists, strings, numbers) with every string redacted, keys too.
+    Redact a structure before serialising it: redacting the JSON text could cut a string's
+    closing quote (an escaped \\" inside a typed command) and break the document."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: redact_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v) for v in value]
+    return value

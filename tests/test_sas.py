@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from collector.sas import SasUriError, parse_sas_url, redact, redact_text
+from collector.sas import SasUriError, parse_sas_url, redact
+from common.redact import redact as redact_text
 
 SIG = "k3Jx%2FQ9v8Lw0aBcDeFgHiJkLmNoPqRsTuVwXyZ12345%3D"
 AZURE = ("https://contosologs.blob.core.windows.net/azslogs?sv=2020-08-04&ss=b&srt=co&sp=rwl"
