@@ -11,6 +11,7 @@ from collector.errors import Category, CollectionError, CollectionStopped
 from collector.plan import CollectionRequest
 from collector.report import Progress
 from collector.sinks.base import Sink
+from common.redact import redact
 from powershell.objects import ErrorCategory, ErrorRecord, error_record
 from powershell.pipeline import CommandContext, PipelineStoppedError, TerminatingError
 
@@ -28,10 +29,12 @@ _EXCEPTION_TYPES = {
 
 def error_record_of(error: CollectionError, command: str, exception_type: str | None = None) -> ErrorRecord:
     """The ErrorRecord of an engine error: FullyQualifiedErrorId `<error_id>,<command>`, the
-    ErrorCategory of the same name, the error's message and target."""
-    return error_record(error.message, error.error_id, ErrorCategory[error.category.value],
+    ErrorCategory of the same name, the error's message and target, both redacted (common.redact):
+    an engine message may quote a destination or a request typed with a secret in it."""
+    target = redact(error.target) if isinstance(error.target, str) else error.target
+    return error_record(redact(error.message), error.error_id, ErrorCategory[error.category.value],
                         exception_type=exception_type or _EXCEPTION_TYPES.get(error.category, "System.IO.IOException"),
-                        command=command, target=error.target)
+                        command=command, target=target)
 
 
 class CommandReporter:

@@ -22,6 +22,7 @@ from psrpcore.types import (
     PSSecureString,
 )
 
+from common.redact import redact
 from powershell.text import to_display
 
 __all__ = [
@@ -57,6 +58,11 @@ def error_record(
     which is what PowerShell prints as `[Get-AzureStackLog]`.
     `exception_type` is the .NET type name; its last segment is the category Reason.
     """
+    # Messages and targets often quote what was typed: the one redactor keeps secrets out of the
+    # record, so out of every view, transcript and wire message made of it (docs/security.md).
+    message = redact(message)
+    if isinstance(target, str):
+        target = redact(target)
     exc = NETException(Message=message)
     exc.PSObject.type_names.insert(0, exception_type)
     reason = exception_type.rsplit(".", 1)[-1]
@@ -77,7 +83,7 @@ def error_record(
         TargetObject=target,
     )
     if recommended_action:
-        with_recommended_action(record, recommended_action)
+        with_recommended_action(record, redact(recommended_action))
     return record
 
 
@@ -164,6 +170,12 @@ class SourcePosition:
     """Where in the typed input an error points: PowerShell's 'At line:L char:C' and the ~~~ marker."""
 
     def __init__(self, text: str, start: int, end: int | None = None):
+        # The error view quotes the typed line: show it redacted, the marker moved with the text.
+        shown = redact(text)
+        if shown != text:
+            start = len(redact(text[:start]))
+            end = None if end is None else len(redact(text[:end]))
+            text = shown
         self.text = text
         self.start = max(0, min(start, len(text)))
         self.end = self.start if end is None else max(self.start, min(end, len(text)))
