@@ -10,6 +10,8 @@
     pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S] [--end ISO]
     pep fault add KIND [TARGET] | pep fault list | pep fault clear [ID | --all] | pep fault kinds
     pep support down [--reason TEXT] | pep support up | pep support status   (the Help + Support outage switch)
+    pep support keygen [DIR] | pep support respond TOKEN --key FILE   (the support-session unlock's support side)
+    pep transcript verify [FILE...] [--key PUBFILE]   (intact, or where a transcript was first changed)
     common flags: --stamp DIR, --state-dir DIR (env PEP_STATE_DIR), --config FILE (env PEP_CONFIG)
 
 Heavy dependencies (Azure SDK, pypsrp, aiohttp) are imported only by the subcommands that need them.
@@ -41,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         description="An emulated Azure Stack Hub privileged endpoint (PEP) session.")
     p.add_argument("-c", dest="command", metavar="INPUT", help="run one input in a PEP session and exit")
     p.add_argument("--json", action="store_true", help="with -c: output objects as JSON lines")
-    sub = p.add_subparsers(dest="subcommand", metavar="{run,serve,connect,stamp,fault,support}")
+    sub = p.add_subparsers(dest="subcommand", metavar="{run,serve,connect,stamp,fault,support,transcript}")
 
     run = sub.add_parser("run", parents=[common], help="run a workstation script (.ps1)")
     run.add_argument("file", metavar="FILE.ps1")
@@ -83,12 +85,29 @@ def _parser() -> argparse.ArgumentParser:
     clear.add_argument("--all", action="store_true")
     fault_sub.add_parser("kinds", parents=[common], help="list the fault kinds, their targets and alerts")
 
-    support = sub.add_parser("support", parents=[common], help="the Help + Support outage switch")
-    support_sub = support.add_subparsers(dest="support_command", metavar="{down,up,status}")
+    support = sub.add_parser("support", parents=[common],
+                             help="the Help + Support outage switch; the support-session keys and responses")
+    support_sub = support.add_subparsers(dest="support_command", metavar="{down,up,status,keygen,respond}")
     down = support_sub.add_parser("down", parents=[common], help="take Help + Support down (the PEP keeps collecting)")
     down.add_argument("--reason", metavar="TEXT")
     support_sub.add_parser("up", parents=[common], help="bring Help + Support back up")
     support_sub.add_parser("status", parents=[common], help="say whether Help + Support is up or down, and since when")
+    keygen = support_sub.add_parser("keygen", parents=[common],
+                                    help="create the support key pair a support-session unlock trusts")
+    keygen.add_argument("dir", metavar="DIR", nargs="?", help="where to write it (default: <state dir>/support-keys)")
+    keygen.add_argument("--force", action="store_true", help="replace an existing key pair")
+    respond = support_sub.add_parser("respond", parents=[common],
+                                     help="play Microsoft Support: answer a request token with a response token")
+    respond.add_argument("token", metavar="TOKEN", help="the request token (AZSREQ1...), or - to read it from stdin")
+    respond.add_argument("--key", metavar="FILE", required=True, help="the support private key (PEM)")
+    respond.add_argument("--valid-minutes", metavar="M", type=float,
+                         help="the response expires M minutes from now (default: when the request expires)")
+    transcript = sub.add_parser("transcript", parents=[common], help="check transcripts against their signed chains")
+    transcript_sub = transcript.add_subparsers(dest="transcript_command", metavar="{verify}")
+    verify = transcript_sub.add_parser("verify", parents=[common],
+                                       help="report each transcript as intact, or where it was first changed")
+    verify.add_argument("files", metavar="FILE", nargs="*", help="transcripts or folders (default: the state directory's)")
+    verify.add_argument("--key", metavar="PUBFILE", action="append", help="also trust this public key (repeatable)")
     return p
 
 
@@ -121,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             from pep.support_command import main_support
 
             return main_support(env, args)
+        if args.subcommand == "transcript":
+            from pep.transcript_command import main_transcript
+
+            return main_transcript(env, args)
         if args.subcommand == "serve":
             from session.listener.server import main_serve
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,14 @@ class _CountingSink:
 
 
 class _TranscriptSink:
-    """Forwards every stream and renders a copy of it for the transcript."""
+    """Forwards every stream and renders a copy of it for the transcript; with `emit`, each rendered
+    piece goes to the transcript as it comes (a kill -9 keeps what was shown)."""
 
-    def __init__(self, inner: Any):
+    def __init__(self, inner: Any, emit: Any = None):
         self.inner = inner
         self.lines: list[str] = []
         self.pending: list[Any] = []
+        self.emit = emit
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -93,6 +96,12 @@ class _TranscriptSink:
             f = self._fmt()
             self.lines.append(f.format_output(self.pending) if f else "\n".join(map(str, self.pending)))
             self.pending = []
+            self._emit()
+
+    def _emit(self) -> None:
+        if self.emit is not None and self.lines:
+            self.emit(self.text())
+            self.lines = []
 
     def output(self, obj: Any) -> None:
         self.pending.append(obj)
@@ -102,21 +111,30 @@ class _TranscriptSink:
         self._flush_output()
         f = self._fmt()
         self.lines.append(f.format_error(record) if f else str(record))
+        self._emit()
         self.inner.error(record)
 
     def warning(self, message: str) -> None:
         self._flush_output()
         self.lines.append(f"WARNING: {message}")
+        self._emit()
         self.inner.warning(message)
 
     def verbose(self, message: str) -> None:
         self._flush_output()
         self.lines.append(f"VERBOSE: {message}")
+        self._emit()
         self.inner.verbose(message)
 
     def text(self) -> str:
-        self._flush_output()
+        if self.pending:
+            self._flush_output()
         return "\n".join(line.rstrip("\n") for line in self.lines)
+
+    def finish(self) -> None:
+        """The output still held (objects waiting to be formatted) goes to the transcript."""
+        self._flush_output()
+        self._emit()
 
 
 class _InvocationSink:
@@ -204,11 +222,17 @@ class Runspace:
             self._commands[cls.name.lower()] = cls
             for alias in cls.aliases:
                 self._aliases[alias.lower()] = cls
+        # Commands granted to this session until a time (Unlock-SupportSession's diagnostic cmdlets):
+        # visible and callable only while the grant lasts, gone when it lapses or the session closes.
+        self._granted: dict[str, type[Cmdlet]] = {}
+        self._granted_until: datetime | None = None
+        self.support_session: Any = None  # this session's support-session state (cmdlets/support.py)
         self._busy = threading.Lock()
         # Input size limits (limits.* configuration keys) guard the PEP's NoLanguage door; a
         # workstation script (pep run) is the local user's own file.
         self.limits = Limits.from_env(env)
         self.transcript: Transcript | None = None
+        self._running_input: str | None = None  # the transcript's copy of the command running now
         if transcript:
             self.start_transcript()
 
@@ -222,11 +246,24 @@ class Runspace:
         return self.env.stamp.ercs_name
 
     def visible_commands(self) -> list[type[Cmdlet]]:
-        return sorted(self._commands.values(), key=lambda c: c.name.lower())
+        return sorted({**self._commands, **self._granted_now()}.values(), key=lambda c: c.name.lower())
 
     def resolve_command(self, name: str) -> type[Cmdlet] | None:
         low = name.lower()
-        return self._commands.get(low) or self._aliases.get(low)
+        return self._commands.get(low) or self._aliases.get(low) or self._granted_now().get(low)
+
+    def grant_commands(self, commands: Iterable[type[Cmdlet]], until: datetime) -> None:
+        """Add `commands` to this session's visible set until `until` (UTC); a new grant replaces the last."""
+        self._granted = {cls.name.lower(): cls for cls in commands}
+        self._granted_until = until
+
+    def revoke_granted_commands(self) -> None:
+        self._granted, self._granted_until = {}, None
+
+    def _granted_now(self) -> dict[str, type[Cmdlet]]:
+        if self._granted_until is not None and datetime.now(timezone.utc) >= self._granted_until:
+            self.revoke_granted_commands()
+        return self._granted
 
     # -- running ---------------------------------------------------------------------------
     def invoke(
@@ -239,22 +276,23 @@ class Runspace:
     ) -> InvocationResult:
         """Run one input typed by a user (or sent as a script): parse, check the language mode, run."""
         counting = _CountingSink(sink)
-        tsink = _TranscriptSink(counting) if self.transcript else counting
-        shown = text
+        transcript = self.transcript
+        tsink = _TranscriptSink(counting, self._transcript_output) if transcript else counting
+        refused = check_input(text, self.limits) if self._limited else None
+        if transcript:
+            # written before the command runs; refused for its size: a prefix and the length, not the value
+            self._running_input = shorten(text) if refused is not None else text
+            transcript.command_started(self._running_input)
         try:
-            refused = check_input(text, self.limits) if self._limited else None
             if refused is not None:
-                # refused before parsing; the transcript keeps a prefix and the length, not the value
-                shown = shorten(text)
                 tsink.error(refused)
                 result = InvocationResult("Failed", True, refused)
             else:
                 result = self._guarded(tsink, lambda: self._invoke_text(text, tsink, stop_event, host))
-                if _refused_for_size(result):
-                    shown = shorten(text)
         finally:
-            if self.transcript:
-                self.transcript.command(shown, tsink.text())
+            if isinstance(tsink, _TranscriptSink):
+                tsink.finish()
+            self._running_input = None
         result.had_errors = result.had_errors or counting.errors > 0
         return result
 
@@ -269,22 +307,26 @@ class Runspace:
     ) -> InvocationResult:
         """Run a command-form pipeline whose argument values are already typed (PSRP AddCommand)."""
         counting = _CountingSink(sink)
-        tsink = _TranscriptSink(counting) if self.transcript else counting
-        refused = None
+        transcript = self.transcript
+        tsink = _TranscriptSink(counting, self._transcript_output) if transcript else counting
         result = InvocationResult("Failed", True)
+        refused = check_calls_total(calls, self.limits, input) if self._limited else None
+        if transcript:
+            # written before the command runs (each value already cut to the argument limit);
+            # refused for its size: a prefix and the length
+            shown = _describe_calls(calls, self.limits)
+            self._running_input = shorten(shown) if refused is not None else shown
+            transcript.command_started(self._running_input)
         try:
-            refused = check_calls_total(calls, self.limits, input) if self._limited else None
             if refused is not None:
                 tsink.error(refused)
                 result = InvocationResult("Failed", True, refused)
             else:
                 result = self._guarded(tsink, lambda: self._run(calls, tsink, stop_event, host, None, input))
         finally:
-            if self.transcript:
-                shown = _describe_calls(calls, self.limits)
-                if refused is not None or _refused_for_size(result):
-                    shown = shorten(shown)  # refused for its size: a prefix and the length
-                self.transcript.command(shown, tsink.text())
+            if isinstance(tsink, _TranscriptSink):
+                tsink.finish()
+            self._running_input = None
         result.had_errors = result.had_errors or counting.errors > 0
         return result
 
@@ -453,6 +495,13 @@ class Runspace:
 
     def start_transcript(self) -> None:
         self.transcript = Transcript(self.env.state.transcripts, self.user, self.prompt_name)
+        if self._running_input is not None:
+            # started by a running command (a failed Close-PrivilegedEndpoint): its line comes first
+            self.transcript.command_started(self._running_input)
+
+    def _transcript_output(self, piece: str) -> None:
+        if self.transcript:  # the current one: a command may close it and start another
+            self.transcript.output(piece)
 
     def close_transcript(self) -> None:
         if self.transcript:
@@ -460,6 +509,8 @@ class Runspace:
             self.transcript = None
 
     def close(self) -> None:
+        self.revoke_granted_commands()  # closing the session ends a support elevation
+        self.support_session = None
         self.close_transcript()
 
 
@@ -503,12 +554,6 @@ def _show(value: Any, limits: Limits, depth: int = 0) -> str:
         return ",".join(items)
     text = _cut(to_string(value), limits)
     return f"'{text}'" if (" " in text or not text) else text
-
-
-def _refused_for_size(result: InvocationResult) -> bool:
-    record = result.terminating_error
-    fqid = str(getattr(record, "FullyQualifiedErrorId", "") or "") if record is not None else ""
-    return fqid.split(",")[0] in ("InputTooLong", "ArgumentTooLong")
 
 
 def _log_internal_error(env: Environment, command: str, tb: str) -> None:

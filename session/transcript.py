@@ -1,10 +1,13 @@
 """Session transcripts: every command and its output, as Start-Transcript writes them.
 
-One file per session under <state>/transcripts. Each command's block is appended and flushed to
-the operating system when the command ends, so a crash of the process loses at most the command
-that was running; the file is fsynced when the session closes (an fsync per command cost ~4 ms,
-a third of a remoting round trip). Secrets are scrubbed: SAS signatures in typed input or output
-never reach the file.
+One file per session under <state>/transcripts. A command's line is written before the command
+runs, its output as the command produces it (a formatted table when the next stream line or the
+end comes), each write handed to the operating system at once, so a kill -9 loses nothing already
+typed or shown; the file is fsynced only when the session closes (an fsync per command cost ~4 ms,
+a third of a remoting round trip). Secrets are scrubbed before anything reaches the file.
+
+Every block written is chained and signed in a sidecar `<name>.chain` (session/transcript_chain.py,
+docs/transcripts.md); `pep transcript verify` checks both.
 
 No value can forge a line of the transcript's own structure (a `PS>` prompt, the `****` rules, the
 start/end header and footer):
@@ -24,8 +27,13 @@ import re
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.inuse import hold, release
+from session.transcript_chain import ChainWriter, sidecar_path
+from session.transcript_keys import load_or_create
 
 
 def _scrub(text: str) -> str:
@@ -81,11 +89,17 @@ def output_block(rendered: str) -> str:
 
 
 class Transcript:
-    def __init__(self, directory: Path, user: str, machine: str):
+    def __init__(self, directory: Path, user: str, machine: str, key: Ed25519PrivateKey | None = None):
         self.started = datetime.now()
         stamp = self.started.strftime("%Y%m%d%H%M%S")
         self.path = Path(directory) / f"PowerShell_transcript.{machine.upper()}.{os.getpid()}.{stamp}.{id(self) & 0xFFFF:04x}.txt"
+        self.chain_path = sidecar_path(self.path)
         self._lock = threading.Lock()
+        self._chain = ChainWriter(self.path, key or load_or_create(Path(directory).parent))
+        # Unbuffered appends: every write is a system call, in the file before the next command runs.
+        self._file: BinaryIO | None = open(self.path, "ab", buffering=0)  # noqa: SIM115 - open for the session
+        self._sidecar: BinaryIO | None = open(self.chain_path, "ab", buffering=0)  # noqa: SIM115
+        self._sidecar.write(self._chain.first_line())
         user, machine = escape_line(user), escape_line(machine)
         header = (
             "**********************\n"
@@ -98,24 +112,48 @@ class Transcript:
             f"Process ID: {os.getpid()}\n"
             "**********************\n"
         )
-        self._append(header)
+        self._append("start", header)
         # While the session runs its transcript is held (common/inuse.py), so Close-PrivilegedEndpoint
         # in any session of any process leaves it alone.
         self._held: int | None = hold(self.path)
 
-    def _append(self, text: str, sync: bool = False) -> None:
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(_scrub(text))
-            f.flush()
+    def _append(self, kind: str, text: str, sync: bool = False) -> None:
+        """Append one block and its signed chain entry: the transcript first, so a kill between the two
+        shows as text after the last signed block, never as a chain entry for text that is not there."""
+        data = _scrub(text).encode("utf-8")
+        with self._lock:
+            if self._file is None or self._sidecar is None:
+                return  # closed
+            self._file.write(data)
+            self._sidecar.write(self._chain.block(kind, data))
             if sync:
-                os.fsync(f.fileno())
+                os.fsync(self._file.fileno())
+                os.fsync(self._sidecar.fileno())
+
+    def command_started(self, input_text: str) -> None:
+        """The command line(s), before the command runs."""
+        self._append("input", input_block(input_text))
+
+    def output(self, rendered: str) -> None:
+        """A piece of the running command's output, as it is shown."""
+        block = output_block(rendered) or "\n"  # an empty piece is an empty line, as when joined
+        self._append("output", block)
 
     def command(self, input_text: str, rendered: str) -> None:
-        self._append(input_block(input_text) + output_block(rendered))
+        """A whole command at once (its line, then its output)."""
+        self.command_started(input_text)
+        if rendered:
+            self.output(rendered)
 
     def close(self) -> None:
         end = datetime.now().strftime("%Y%m%d%H%M%S")
-        self._append(f"**********************\nWindows PowerShell transcript end\nEnd time: {end}\n**********************\n", sync=True)
+        footer = f"**********************\nWindows PowerShell transcript end\nEnd time: {end}\n**********************\n"
+        self._append("end", footer, sync=True)
+        with self._lock:
+            for f in (self._file, self._sidecar):
+                if f is not None:
+                    f.close()
+            self._file = self._sidecar = None
         if self._held is not None:
             release(self._held)
             self._held = None
