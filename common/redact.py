@@ -17,6 +17,7 @@ Everything else is kept byte for byte, and redact(redact(x)) == redact(x).
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -306,3 +307,11 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_value(v) for v in value]
     return value
+
+
+class RedactingFormatter(logging.Formatter):
+    """A logging formatter whose every line (message, arguments, traceback) is redacted: a log
+    call that quotes a request, a path or an exception cannot put a secret in the file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

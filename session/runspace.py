@@ -562,7 +562,9 @@ def _log_internal_error(env: Environment, command: str, tb: str) -> None:
         from datetime import datetime
 
         path = env.state.sub("logs") / "internal-errors.log"
+        from common.redact import redact  # a traceback quotes the failing input: no secret in the file
+
         with open(path, "a", encoding="utf-8") as f:
-            f.write(f"--- {datetime.now().isoformat()} {command}\n{tb}\n")
+            f.write(redact(f"--- {datetime.now().isoformat()} {command}\n{tb}\n"))
     except OSError:
         pass

@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from common.redact import RedactingFormatter
 from common.state import atomic_write
 from powershell.limits import Limits
 from session.accounts import Accounts
@@ -291,7 +292,8 @@ def serve(env: Environment, listen: str = "127.0.0.1:5985", https: bool = False,
 def _log_to(path: Path) -> Path:
     """The server's own log: sign-in failures, lockouts and refused connections (INFO and up) in
     `<state>/logs/pep-serve.log`; warnings are shown on stderr as well."""
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Redacted line by line (common.redact): a logged request, path or traceback may quote a secret.
+    fmt = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     to_file = logging.FileHandler(path, encoding="utf-8")
     to_file.setFormatter(fmt)
     to_stderr = logging.StreamHandler(sys.stderr)
