@@ -40,7 +40,7 @@ from typing import Any
 
 from collector.status import RunStatus
 from common.processes import process_gone
-from common.redact import redact
+from common.redact import redact, redact_value
 from common.state import StateDir, atomic_write
 
 RETENTION = timedelta(days=90)
@@ -254,7 +254,8 @@ class History:
     def _write(self, row: HistoryRow) -> None:
         if not _ID.fullmatch(row.id):
             raise ValueError(f"not a history row id: {row.id!r}")
-        atomic_write(self.rows_dir / f"{row.id}.json", json.dumps(row.to_json(), separators=(",", ":")))
+        # Every string of the row (the typed command too) through the one redactor, as the row is written.
+        atomic_write(self.rows_dir / f"{row.id}.json", json.dumps(redact_value(row.to_json()), separators=(",", ":")))
 
     def save_report(self, row_id: str, html_text: str) -> Path:
         path = self.reports_dir / f"{row_id}.html"
