@@ -8,6 +8,11 @@ pipeline through streams.PipelineSink, which hops back to the loop.
 psrpcore's `data_to_send()` returns payloads for any target in turn, so `pump()` drains it and
 routes each payload into the queue of its pipeline (or the pool's), where a Receive for that
 CommandId (or the shell) picks it up.
+
+Session limits (docs/accounts.md, Session limits): at most `max_shells_per_user` shells per user and
+`max_shells` in all (WinRM's PowerShell plugin quotas MaxShellsPerUser 25 and MaxShells 300); an
+extra Create gets the QuotaLimit fault WinRM sends. A shell nobody has used for `idle_timeout`
+seconds (IdleTimeoutms, 2 hours) is closed by `reap()`, and with it its runspace and transcript.
 """
 from __future__ import annotations
 
@@ -45,6 +50,9 @@ from session.listener.wsman import WSManFault
 
 log = logging.getLogger(__name__)
 
+# WSManFault code of WinRM's "This user is allowed a maximum number of N concurrent shells" (0x803381A5);
+# the overall limit's fault uses it too (its own code is not documented).
+E_QUOTA_SHELLS_PER_USER = 2150859173
 CHUNK = 32 * 1024  # bytes of PSRP fragments per <rsp:Stream>
 # A Receive that finds data for a still-running command waits this long for the command to end, so
 # a short command costs one Receive, not one per record; long commands still stream at this pace.
@@ -145,6 +153,7 @@ class ShellTable:
         machine: str = "localhost",
         idle_timeout: float = 7200.0,
         max_shells_per_user: int = 25,
+        max_shells: int = 300,
         on_shell_closed: Callable[[Shell], Any] | None = None,
         limits: Limits | None = None,
     ):
@@ -153,6 +162,7 @@ class ShellTable:
         self.machine = machine
         self.idle_timeout = idle_timeout
         self.max_shells_per_user = max_shells_per_user
+        self.max_shells = max_shells
         self.on_shell_closed = on_shell_closed
         self.limits = limits or Limits()
         self.shells: dict[str, Shell] = {}
@@ -212,15 +222,7 @@ class ShellTable:
         if body is None or body.tag != f"{{{wsman.NS['rsp']}}}Shell":
             raise WSManFault(wsman.E_INVALID_BODY, "The WS-Management service cannot process the request: no Shell element.",
                              "w:SchemaValidationError", "s:Sender")
-        owned = sum(1 for s in self.shells.values() if s.owner.lower() == user.lower())
-        if owned >= self.max_shells_per_user:
-            raise WSManFault(
-                2150859174,
-                "The WS-Management service cannot process the request. This user is allowed a maximum number of "
-                f"{self.max_shells_per_user} shells, which has been exceeded. Close existing shells or raise the quota "
-                "for this user.",
-                "w:QuotaLimit",
-            )
+        self._check_quota(user)
         given = body.get("ShellId")
         shell_id = wsman.parse_guid(given, "ShellId") if given is not None else str(uuid.uuid4()).upper()
         if shell_id in self.shells:
@@ -246,6 +248,28 @@ class ShellTable:
         if prepare is not None:
             asyncio.get_running_loop().create_task(prepare(shell))
         return wsman.create_response(req, shell_id, self._shell_body(shell), address)
+
+    def _check_quota(self, user: str) -> None:
+        """Refuse a shell over the per-user or the overall limit, as WinRM does (w:QuotaLimit)."""
+        owned = sum(1 for s in self.shells.values() if s.owner.lower() == user.lower())
+        if owned >= self.max_shells_per_user:
+            log.warning("shell refused: %s already has %d shells (listener.max_shells_per_user)", user, owned)
+            raise WSManFault(
+                E_QUOTA_SHELLS_PER_USER,
+                "The WS-Management service cannot process the request. This user is allowed a maximum number of "
+                f"{self.max_shells_per_user} concurrent shells, which has been exceeded. Close existing shells or raise "
+                "the quota for this user.",
+                "w:QuotaLimit",
+            )
+        if len(self.shells) >= self.max_shells:
+            log.warning("shell refused for %s: %d shells open in all (listener.max_shells)", user, len(self.shells))
+            raise WSManFault(
+                E_QUOTA_SHELLS_PER_USER,
+                "The WS-Management service cannot process the request. The maximum number of concurrent shells "
+                f"allowed for this plugin ({self.max_shells}) has been exceeded. Close existing shells or raise the "
+                "plugin quota.",
+                "w:QuotaLimit",
+            )
 
     def _shell_body(self, shell: Shell, element: str = "rsp:Shell") -> str:
         now = time.monotonic()
@@ -490,7 +514,8 @@ class ShellTable:
         now = time.monotonic()
         gone = [s for s in self.shells.values() if s.receivers == 0 and now - s.last_activity > s.idle_timeout]
         for s in gone:
-            log.info("reaping idle shell %s of %s", s.id, s.owner)
+            log.info("closing shell %s of %s: idle for more than %d seconds (listener.idle_timeout_seconds)",
+                     s.id, s.owner, round(s.idle_timeout))
             self.close_shell(s)
         return [s.id for s in gone]
 

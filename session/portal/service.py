@@ -132,8 +132,8 @@ class Portal:
         self.gate = gate
         self.is_down = is_down
         self.services = list(hooks.background_services(env) if services is None else services)
-        self.sessions = Sessions(idle=float(env.setting("portal.session_idle_minutes", 30)) * 60,
-                                 lifetime=float(env.setting("portal.session_hours", 8)) * 3600)
+        # limits and idle timeout from the configuration; a removed account's sessions end (sessions.py)
+        self.sessions = Sessions.from_settings(env.setting, valid_user=getattr(gate.accounts, "exists", None))
         self.max_body = int(env.setting("portal.max_body_kb", 64)) * 1024
         self.executor = ThreadPoolExecutor(max_workers=int(env.setting("portal.workers", 8)), thread_name_prefix="pep-portal")
         self.collections = Collections(env)
