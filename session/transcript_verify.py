@@ -96,19 +96,39 @@ def _check_chain(path: Path, entries: list[dict[str, Any]], keys: dict[str, Ed25
     return None
 
 
+def _matches(data: bytes, pos: int, entry: dict[str, Any]) -> bool:
+    size = int(entry.get("bytes", 0))
+    return bool(size) and hashlib.sha256(data[pos:pos + size]).hexdigest() == entry.get("sha256")
+
+
+def _moved(data: bytes, pos: int, rest: list[dict[str, Any]]) -> int | None:
+    """The index in `rest` of the block standing at `pos` when blocks were moved: a later block is
+    here, and after it and the ones that follow it, the block expected here. (A later block here
+    with the expected one nowhere after it is a removal, not a move.)"""
+    for index in range(1, len(rest)):
+        if _matches(data, pos, rest[index]):
+            at, follow = pos, index
+            while follow < len(rest) and _matches(data, at, rest[follow]):
+                at += int(rest[follow].get("bytes", 0))
+                follow += 1
+            return index if _matches(data, at, rest[0]) else None
+    return None
+
+
 def _locate(path: Path, data: bytes, pos: int, line: int, rest: list[dict[str, Any]],
             commands: dict[int, int]) -> Verdict:
     """Where, at or after byte `pos` (line `line`), the file first departs from the chain's `rest`."""
     first = rest[0]
-    for later in rest[1:]:  # a block that belongs further down stands here: moved
+    moved = _moved(data, pos, rest)
+    if moved is not None:  # a block that belongs further down stands here, and the expected one after it
+        later = rest[moved]
         size = int(later.get("bytes", 0))
-        if size and hashlib.sha256(data[pos:pos + size]).hexdigest() == later.get("sha256"):
-            what = (f"command {commands.get(int(later['n']), '?')} of the chain" if later.get("kind") == "input"
-                    else f"block {later['n']} of the chain ({later.get('kind')})")
-            belongs = (f"command {commands.get(int(first['n']), '?')}" if first.get("kind") == "input"
-                       else f"block {first['n']} ({first.get('kind')})")
-            return Verdict(path, "reordered", f"line {line}: '{_quote(data[pos:pos + size].splitlines()[0])}' is "
-                           f"{what}, but {belongs} belongs here: the commands were reordered", line)
+        what = (f"command {commands.get(int(later['n']), '?')} of the chain" if later.get("kind") == "input"
+                else f"block {later['n']} of the chain ({later.get('kind')})")
+        belongs = (f"command {commands.get(int(first['n']), '?')}" if first.get("kind") == "input"
+                   else f"block {first['n']} ({first.get('kind')})")
+        return Verdict(path, "reordered", f"line {line}: '{_quote(data[pos:pos + size].splitlines()[0])}' is "
+                       f"{what}, but {belongs} belongs here: the commands were reordered", line)
     expected: list[str] = []
     for entry in rest:
         expected += split_locate(str(entry.get("locate", "")))
