@@ -53,8 +53,10 @@ _EQ = r"(?:=|%3D|%253D)"
 
 # Connection strings: the whole value up to `;` (a SharedAccessSignature value is itself a query).
 _CONN = re.compile(r"(?i)(?<![A-Za-z])(?P<name>AccountKey|SharedAccessKey|SharedAccessSignature)=(?P<val>[^;\s'\"]+)")
+# A name starts a word, or follows a percent-encoded `?` (`%3F`, `%253F`) in a nested URL.
+_NAME_START = r"(?:(?<![A-Za-z])|(?<=%3F)|(?<=%253F))"
 _PAIR = re.compile(
-    r"(?i)(?<![A-Za-z])(?P<name>" + _alternation(_ANYWHERE) + r")"
+    r"(?i)" + _NAME_START + r"(?P<name>" + _alternation(_ANYWHERE) + r")"
     r"(?:(?P<eq>" + _EQ + r")(?P<val>" + _BARE_VALUE + r")"
     r"|(?P<eq2>\s*=\s*)(?P<qval>" + _QUOTED_VALUE + r"))"
 )
