@@ -96,6 +96,15 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _level_setting(value: object) -> int | None:
+    """collection.compress_level: a number fixes the deflate level; "auto" (the default), or
+    anything that is not a number, lets the run choose it from the link's speed."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
 # While another collection holds the lock: called with its holder; True means "try again".
 LockWait = Callable[[dict[str, Any]], bool]
 
@@ -139,7 +148,7 @@ class Engine:
             workers=int(env.setting("collection.concurrency", max(2, cpu))),
             scan_workers=int(env.setting("collection.scan_concurrency", 2)),  # CPU-bound: more threads only contend
             split_bytes=int(float(env.setting("collection.zip_split_mb", 512)) * 1048576),
-            level=int(env.setting("collection.compress_level", 1)),
+            level=_level_setting(env.setting("collection.compress_level", "auto")),
             host_timeout=float(env.setting("collection.host_timeout_seconds", 1800)),
         )
         self.resume_hours = float(env.setting("collection.resume_max_age_hours", 24))
@@ -239,6 +248,8 @@ class Engine:
                 what = e.message if isinstance(e, CollectionError) else f"The collection failed: {e or type(e).__name__}"
                 history.put(failed(rows.row, what, _now()))
             raise
+        finally:
+            journal.close()
 
     def _collect(self, req: CollectionRequest, window: Window, sink: Sink, out: OutputLog, stop: threading.Event,
                  journal: Journal, resumed: bool, bundle: str, staging: Path, rows: _RowKeeper) -> CollectionResult:

@@ -16,7 +16,7 @@ import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 def request_key(params: dict[str, Any]) -> str:
@@ -31,6 +31,7 @@ class Journal:
         self.path = path
         self.data = data
         self._lock = threading.Lock()
+        self._f: TextIO | None = None  # opened on the first record, kept open (one open per run, not per record)
 
     @classmethod
     def open(cls, directory: Path, key: str, fresh: dict[str, Any], max_age_hours: float) -> tuple[Journal, bool]:
@@ -51,11 +52,12 @@ class Journal:
 
     def _append(self, record: dict[str, Any], sync: bool = False) -> None:
         line = json.dumps(record, default=str) + "\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            if sync:
-                os.fsync(f.fileno())
+        if self._f is None:
+            self._f = open(self.path, "a", encoding="utf-8")
+        self._f.write(line)
+        self._f.flush()  # to the operating system: a kill -9 loses nothing written
+        if sync:
+            os.fsync(self._f.fileno())
 
     def zips(self) -> dict[str, dict[str, Any]]:
         zips: dict[str, dict[str, Any]] = self.data["zips"]
@@ -76,6 +78,12 @@ class Journal:
         with self._lock:
             self.data["finished"] = True
             self._append({"finished": True}, sync=True)
+            self.close()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
 
 
 def _replay(path: Path) -> tuple[dict[str, Any] | None, int]:

@@ -24,7 +24,22 @@ _STOP_NAMES = 3  # roles named in the one line a stopped run prints
 def manifest_json(manifest: Mapping[str, Any]) -> str:
     """The text of manifest.json: every string value redacted (common.redact), then serialised, so
     no secret typed into the request (a SAS signature, a password) reaches the file."""
-    return json.dumps(redact_value(dict(manifest)), indent=2)
+    return json.dumps(_redact_once(dict(manifest), {}), indent=2)
+
+
+def _redact_once(value: Any, seen: dict[str, str]) -> Any:
+    """common.redact.redact_value, each distinct string redacted once: a manifest repeats its keys,
+    hosts, zips and statuses tens of thousands of times (redacting each was most of its cost)."""
+    if isinstance(value, str):
+        done = seen.get(value)
+        if done is None:
+            done = seen[value] = redact_value(value)
+        return done
+    if isinstance(value, dict):
+        return {_redact_once(k, seen): _redact_once(v, seen) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_once(v, seen) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ whole in the bundle) and `delivery_errors`. The manifest is a pure function of t
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -24,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from collector.compress import compressobj
+from collector.compress import FAST, compressobj, level_for_link, worth_deflating
 from collector.errors import CollectionStopped, DestinationError
 from collector.journal import Journal
 from collector.logkinds import judge, prune_by_name
@@ -47,20 +46,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def looks_compressed(block: bytes) -> bool:
-    """Already-compressed data (or random bytes) is stored, not deflated again."""
-    import zlib
-
-    sample = block[:16384]
-    return len(sample) >= 4096 and len(zlib.compress(sample, 1)) > 0.95 * len(sample)
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(BLOCK):
-            h.update(b)
-    return h.hexdigest()
+# On a slow link a zip is sent while the next is built; smaller zips start the link sooner.
+SLOW_LINK_SPLIT = 64 * 1048576
+_MEASURED_FROM = 1048576  # deliveries this big say something about the link's speed
 
 
 @dataclass(frozen=True)
@@ -68,7 +56,7 @@ class Limits:
     workers: int           # zips built and delivered at once
     scan_workers: int      # units listed and judged at once
     split_bytes: int       # log data per zip
-    level: int             # deflate level
+    level: int | None      # deflate level; None: chosen from the link's speed (compress.level_for_link)
     host_timeout: float    # seconds per host
 
 
@@ -158,6 +146,19 @@ class Run:
         self.deadlines = Deadlines(self.stop, self.req.timeout_minutes, self.limits.host_timeout)
         self.progress = RunProgress(self.out)
         self._wanted_types = {t.lower() for t in self.req.log_types} if self.req.log_types else None
+        # The link's speed: the destination's bandwidth cap, else measured on deliveries (bytes/s).
+        limiter = getattr(self.sink, "limiter", None)
+        self.link_cap: float | None = getattr(limiter, "rate", None)
+        self.link_measured: float | None = None
+        self.split_bytes = self.limits.split_bytes
+        if self.limits.level is None and level_for_link(self.link_cap, self.limits.workers) != FAST:
+            self.split_bytes = min(self.split_bytes, SLOW_LINK_SPLIT)
+
+    def level(self) -> int:
+        """The deflate level of the next zip: the configured one, else the best for the link."""
+        if self.limits.level is not None:
+            return self.limits.level
+        return level_for_link(self.link_cap or self.link_measured, self.limits.workers)
 
     # -- the whole run ------------------------------------------------------------------------
     def execute(self) -> None:
@@ -261,7 +262,7 @@ class Run:
         used = [int(n.rsplit("_", 1)[1][:-4]) for n, z in self.journal.zips().items() if z["role"] == role]
         first = max(used, default=0) + 1
         jobs = [ZipJob(role, f"{role}_{first + i}.zip", part)
-                for i, part in enumerate(chunk(refs, self.limits.split_bytes))]
+                for i, part in enumerate(chunk(refs, self.split_bytes))]
         return sorted(jobs, key=lambda j: -j.size)
 
     def pack_safely(self, job: ZipJob) -> None:
@@ -282,10 +283,11 @@ class Run:
             return
         tmp = self.staging / (job.name + ".partial")
         entry: dict[str, Any] = {"role": job.role, "files": [], "errors": []}
+        level = self.level()
         try:
             with ZipWriter(tmp) as zw:
                 for f in job.files:
-                    self._pack_file(zw, f, entry)
+                    self._pack_file(zw, f, entry, level)
         except _Abort:
             tmp.unlink(missing_ok=True)  # an interrupted zip is never delivered
             for f in job.files:
@@ -296,7 +298,7 @@ class Run:
             return
         final = self.staging / job.name
         os.replace(tmp, final)
-        entry.update(bytes=final.stat().st_size, sha256=sha256_of(final), delivered=False)
+        entry.update(bytes=zw.size, sha256=zw.sha256, delivered=False)  # hashed as written
         self.journal.record_zip(job.name, entry)  # built: a rerun delivers it instead of rebuilding
         if not self.deliver(final, job.name, entry):
             cut = STOPPED_CUT if self.stop.is_set() else Cut(CutKind.NOT_DELIVERED, f"{job.name} could not be delivered")
@@ -304,7 +306,7 @@ class Run:
                 self.cuts.setdefault(f.key, cut)
         self.progress.add(job.role, 0, force=True)
 
-    def _pack_file(self, zw: ZipWriter, f: FileRef, entry: dict[str, Any]) -> None:
+    def _pack_file(self, zw: ZipWriter, f: FileRef, entry: dict[str, Any], level: int) -> None:
         host = f.unit.host
         self.deadlines.start_host(host)
         cut = self.deadlines.check(host)
@@ -315,7 +317,7 @@ class Run:
             return
         source = self.disk if self.states[(f.unit.role, host)].recovered else self.source
         try:
-            n, truncated = self._add_file(zw, f, source)
+            n, truncated = self._add_file(zw, f, source, level)
         except FileUnreadable as e:
             entry["errors"].append({"host": host, "path": f.relpath, "reason": str(e)})
             self.cuts[f.key] = Cut(CutKind.UNREADABLE, str(e))
@@ -329,15 +331,15 @@ class Run:
             self.cuts[f.key] = Cut(truncated.kind, "truncated, " + truncated.reason)
         entry["files"].append(rec)
 
-    def _add_file(self, zw: ZipWriter, f: FileRef, source: StampSource) -> tuple[int, Cut | None]:
+    def _add_file(self, zw: ZipWriter, f: FileRef, source: StampSource, level: int) -> tuple[int, Cut | None]:
         """Stream one file into the zip: (bytes, the cut that truncated it or None)."""
         n = 0
         with source.open(f.unit.host, f.unit.folder, f.relpath) as src:
             st = os.fstat(src.fileno())
             block = src.read(BLOCK)
-            deflate = not looks_compressed(block)
+            deflate = worth_deflating(f.relpath, block)
             with zw.open_entry(f.arcname, st.st_mtime, Method.DEFLATED if deflate else Method.STORED,
-                               compressobj(self.limits.level) if deflate else None,
+                               compressobj(level) if deflate else None,
                                zip64=st.st_size > _ZIP64_FROM) as out:
                 while block:
                     out.write(block)
@@ -357,6 +359,7 @@ class Run:
         delivery failure: the zip stays built (journal, staging) and the next run sends the rest."""
         if self.stop.is_set():
             return False
+        t0 = time.monotonic()
         try:
             self.sink.deliver(local, name, stop=self.stop)
         except CollectionStopped:
@@ -365,6 +368,10 @@ class Run:
             self.delivery_errors.append(f"{name} was built but could not be delivered: {e.message}")
             return False
         entry["delivered"] = True
+        took = time.monotonic() - t0
+        if entry["bytes"] >= _MEASURED_FROM and took > 0:  # a small file's time is mostly latency
+            rate = entry["bytes"] / took
+            self.link_measured = rate if self.link_measured is None else (self.link_measured + rate) / 2
         stats = (getattr(self.sink, "stats", None) or {}).get(name) or {}
         note = ""
         if stats.get("bytes_skipped"):  # an interrupted copy/upload was continued, not restarted

@@ -83,3 +83,26 @@ def test_level_and_backend_are_ours(tmp_path):
     c = compressobj(1)
     expected = b"".join(c.compress(data[i:i + 7000]) for i in range(0, len(data), 7000)) + c.flush()
     assert got == len(expected)
+
+
+@pytest.mark.parametrize("zip64", [False, True])
+def test_an_entry_too_big_to_hold_streams_with_a_data_descriptor(tmp_path, zip64):
+    """More compressed data than the writer holds in memory: the file is still written front to back
+    (CRC and sizes in a data descriptor), its SHA-256 is that of its bytes, and every unzip reads it."""
+    import hashlib
+
+    noise = os.urandom(3 << 20)  # stored: 3 MiB of output, past the 1 MiB held in memory
+    text = b"2026-11-25 08:00:00 INFO streamed\n" * 2000
+    path = tmp_path / "s.zip"
+    with ZipWriter(path) as zw:
+        for name, data, method in (("big.dmp", noise, Method.STORED), ("after.log", text, Method.DEFLATED)):
+            with zw.open_entry(name, MTIME, method, compressobj(1) if method is Method.DEFLATED else None,
+                               zip64=zip64) as out:
+                for i in range(0, len(data), 1 << 20):
+                    out.write(data[i:i + (1 << 20)])
+    assert zw.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() and zw.size == path.stat().st_size
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert zf.getinfo("big.dmp").flag_bits & 0x8 and not zf.getinfo("after.log").flag_bits & 0x8
+        assert zf.read("big.dmp") == noise and zf.read("after.log") == text
+    _unzip_test(path)
