@@ -260,3 +260,41 @@ def test_remove_asks_the_remote_client_first(served):
     ps, _ = invoke(port, "Remove-CloudAdminUser", UserName="Operator2")
     assert errors(ps) == ["HostException,Remove-CloudAdminUser"]
     assert signs_in(port, "Operator2", STRONG)
+
+
+def test_a_remote_client_is_asked_for_what_was_left_out(served):
+    """Over PSRP the prompts are host calls the client answers: the mandatory-style Prompt (the
+    password as a SecureString) and Remove's PromptForChoice, whose default is No."""
+    from pypsrp.host import PSHost, PSHostUserInterface
+
+    port, _, _ = served
+    asked: list = []
+
+    class UI(PSHostUserInterface):
+        def Prompt(self, runspace, pipeline, caption, message, descriptions):
+            asked.append((caption, [(d.extended_properties["name"], d.extended_properties["parameterTypeFullName"])
+                                    for d in descriptions]))
+            return {"UserName": "Operator5", "Password": TaggedValue("SS", STRONG)}
+
+        def PromptForChoice(self, runspace, pipeline, caption, message, choices, default_choice):
+            asked.append((message, [c.extended_properties["label"] for c in choices], default_choice))
+            return 1 if len(asked) == 2 else 0  # the first question answered No, the next Yes
+
+    host = PSHost(None, None, False, "test", None, UI(), "1.0")
+    with RunspacePool(wsman(port, "ntlm", False), configuration_name="PrivilegedEndpoint", host=host) as pool:
+        pool.exchange_keys()
+        ps = PowerShell(pool)
+        ps.add_cmdlet("New-CloudAdminUser")
+        ps.invoke()
+        assert not ps.had_errors, errors(ps)
+        assert asked[0] == ("cmdlet New-CloudAdminUser at command pipeline position 1",
+                            [("UserName", "System.String"), ("Password", "System.Security.SecureString")])
+        assert signs_in(port, "Operator5", STRONG)
+        for expected_kept in (True, False):  # answered No (index 1), then Yes (index 0)
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Remove-CloudAdminUser").add_parameter("UserName", "Operator5")
+            ps.invoke()
+            assert not ps.had_errors, errors(ps)
+            assert signs_in(port, "Operator5", STRONG) == expected_kept
+    message, labels, default = asked[1]
+    assert "remove the CloudAdmin user 'Operator5'" in message and labels == ["&Yes", "&No"] and default == 1
