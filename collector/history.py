@@ -89,6 +89,8 @@ class Origin:
     fault_id_type: str | None = None     # automatic: its FaultIdType
     row_id: str | None = None
     correlation_id: str | None = None
+    # automatic: the other trigger alerts raised inside the window, which joined this collection
+    joined_alerts: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def for_command(cls, command: str) -> Origin:
@@ -124,12 +126,16 @@ class HistoryRow:
     report_at_destination: str | None = None
     owner: Mapping[str, Any] = field(default_factory=dict)  # host, pid: to tell an interrupted row
     interrupted: Mapping[str, Any] | None = None
+    # automatic: alerts that joined it (id, title, fault_id_type, raised, component), trigger excluded
+    joined_alerts: tuple[Mapping[str, Any], ...] = ()
+    manifest_summary: Mapping[str, Any] | None = None  # the final manifest in brief (manifest_summary())
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["status"] = self.status.value
         d["type"] = self.type.value
         d["errors"] = list(self.errors)
+        d["joined_alerts"] = [dict(a) for a in self.joined_alerts]
         return d
 
     @classmethod
@@ -139,6 +145,7 @@ class HistoryRow:
         values["status"] = HistoryStatus(d["status"])
         values["type"] = CollectionType(d["type"])
         values["errors"] = tuple(str(e) for e in d.get("errors") or ())
+        values["joined_alerts"] = tuple(joined_alert(a) for a in d.get("joined_alerts") or () if isinstance(a, Mapping))
         return cls(**values)
 
 
@@ -167,6 +174,15 @@ def clean_errors(errors: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+_JOINED_FIELDS = ("id", "title", "fault_id_type", "raised", "component")
+
+
+def joined_alert(alert: Mapping[str, Any]) -> dict[str, Any]:
+    """A joined alert as a row keeps it: its id, title, FaultIdType, raise time and component
+    (text passed through collector.redact, as everything a row holds)."""
+    return {k: (redact(str(alert[k])) if isinstance(alert.get(k), str) else alert.get(k)) for k in _JOINED_FIELDS}
+
+
 def new_row(origin: Origin, *, started: datetime, destination: str, logs_start: datetime | None,
             logs_end: datetime | None, command: str = "", user: str = "", stamp: str = "",
             bundle: str | None = None) -> HistoryRow:
@@ -179,12 +195,30 @@ def new_row(origin: Origin, *, started: datetime, destination: str, logs_start: 
         logs_end=logs_end.astimezone(timezone.utc).isoformat() if logs_end else None,
         destination=redact(destination), command=command, user=user, stamp=stamp, bundle=bundle,
         trigger_alert=origin.trigger_alert, fault_id_type=origin.fault_id_type,
-        owner=this_process())
+        joined_alerts=tuple(joined_alert(a) for a in origin.joined_alerts), owner=this_process())
 
 
 def this_process() -> dict[str, Any]:
     """The owner of a row this process writes: enough to tell later that it is gone."""
     return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def manifest_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The final manifest in brief, for a row: its status, role instances collected of all, roles by
+    status, files, bytes, zips, how many entries were not collected. Counts only: the names are in
+    the bundle's manifest.json and its report."""
+    summary = manifest.get("summary") or {}
+    roles = manifest.get("roles") or {}
+    hosts = [h for r in roles.values() for h in (r.get("hosts") or {}).values()]
+    by_status: dict[str, int] = {}
+    for r in roles.values():
+        by_status[str(r.get("status"))] = by_status.get(str(r.get("status")), 0) + 1
+    return {"status": manifest.get("status"), "resumed": bool(manifest.get("resumed")),
+            "role_instances": len(hosts), "role_instances_ok": sum(1 for h in hosts if h.get("status") == "ok"),
+            "roles": len(roles), "roles_by_status": dict(sorted(by_status.items())),
+            "files": int(summary.get("files") or 0), "bytes": int(summary.get("bytes") or 0),
+            "zips": int(summary.get("zips") or 0), "zip_bytes": int(summary.get("zip_bytes") or 0),
+            "not_collected": len(manifest.get("not_collected") or ())}
 
 
 def summarize(row: HistoryRow, manifest: Mapping[str, Any], ended: datetime) -> HistoryRow:
@@ -207,7 +241,7 @@ def summarize(row: HistoryRow, manifest: Mapping[str, Any], ended: datetime) -> 
                    errors=clean_errors(errors), ended=ended.astimezone(timezone.utc).isoformat(),
                    duration_seconds=round((ended - started).total_seconds(), 3),
                    resumed=bool(manifest.get("resumed")), bundle=str(manifest.get("bundle") or row.bundle or ""),
-                   interrupted=None)
+                   interrupted=None, manifest_summary=manifest_summary(manifest))
 
 
 def failed(row: HistoryRow, message: str, ended: datetime) -> HistoryRow:

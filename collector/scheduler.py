@@ -49,7 +49,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
@@ -286,10 +287,16 @@ class OnDemand:
     error: CollectionError | None = None
 
 
+# A reporter for one automatic collection's run, by its history row id: the service passes one that
+# keeps the live progress GET /api/collections/{id} shows, for as long as the run lasts.
+ReporterFor = Callable[[str], AbstractContextManager[Reporter]]
+
+
 class AutomaticCollector:
-    def __init__(self, env: EngineEnv, reporter: Reporter | None = None):
+    def __init__(self, env: EngineEnv, reporter: Reporter | None = None, *, reporter_for: ReporterFor | None = None):
         self.env = env
         self.reporter: Reporter = reporter or NullReporter()
+        self._reporter_for = reporter_for
         self._on_demand: deque[OnDemand] = deque()
         self._queue_lock = threading.Lock()
         self._busy = threading.Lock()      # one tick at a time
@@ -410,15 +417,18 @@ class AutomaticCollector:
                         datetime.fromisoformat(data["window"]["to_utc"]))
         trigger = data["trigger"]
         origin = Origin(CollectionType.AUTOMATIC, trigger_alert=trigger["title"],
-                        fault_id_type=trigger["fault_id_type"], row_id=row_id)
+                        fault_id_type=trigger["fault_id_type"], row_id=row_id,
+                        joined_alerts=tuple(data.get("joined") or ()))
         typed = AsTyped(from_date=window.from_utc.isoformat(), to_date=window.to_utc.isoformat())
         req = collection_request(COMMAND, engine.stamp.name, window, typed, dest, user="Help + Support")
         try:
             sink = open_sink(dest, self.env)
         except CollectionError as e:
             return self._refused(data, engine, dest, window, origin, e)
+        reporting = self._reporter_for(row_id) if self._reporter_for else nullcontext(self.reporter)
         try:
-            result = engine.run(req, sink, self.reporter, stop, origin)
+            with reporting as reporter:
+                result = engine.run(req, sink, reporter, stop, origin)
         except CollectionStopped:
             return TickResult(Action.STOPPED, "The automatic collection was stopped; it resumes at the next start.",
                               row_id=row_id)

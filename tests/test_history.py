@@ -147,14 +147,19 @@ def test_a_refused_collection_adds_no_row_but_fails_a_callers_row(stamp, tmp_pat
 
 def test_an_automatic_origin_keeps_its_trigger_alert(stamp, tmp_path):
     env = Environment(stamp_dir=stamp, state_dir=tmp_path / "state")
+    joined = {"id": 7, "title": "Update failed", "fault_id_type": "Urp.UpdateFailure",
+              "raised": "2026-11-25T11:30:00+00:00", "component": "Updates", "description": "not kept"}
     origin = Origin(CollectionType.AUTOMATIC, trigger_alert="Scale unit node is offline",
-                    fault_id_type="FRP.Heartbeat.PhysicalNode")
+                    fault_id_type="FRP.Heartbeat.PhysicalNode", joined_alerts=(joined,))
     req = CollectionRequest(window(2, 0), roles=["CA"], resume_key="auto", command="Automatic collection")
     result = Engine(env).run(req, open_sink(Destination.folder(tmp_path / "out"), env), NullReporter(),
                              threading.Event(), origin)
     row = History(env.state).get(result.history_id or "")
     assert row is not None and row.type is CollectionType.AUTOMATIC and row.status is HistoryStatus.COMPLETE
     assert (row.trigger_alert, row.fault_id_type) == ("Scale unit node is offline", "FRP.Heartbeat.PhysicalNode")
+    # the alerts that joined it are on the row, in the stored JSON and back
+    assert [dict(a) for a in row.joined_alerts] == [{k: v for k, v in joined.items() if k != "description"}]
+    assert row.to_json()["joined_alerts"][0]["fault_id_type"] == "Urp.UpdateFailure"
 
 
 # -- kill -9 --------------------------------------------------------------------------------------

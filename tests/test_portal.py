@@ -378,3 +378,60 @@ def test_the_portal_caps_connections_per_client_and_closes_idle_ones(tmp_path):
         for s in held:
             s.close()
         p.stop()
+
+
+def test_an_automatic_collection_shows_its_progress_joined_alerts_and_summary(tmp_path, azurite):
+    """The service's own scheduler runs an automatic collection; while it runs, GET /api/collections/{id}
+    has its live progress; at the end the row (list and detail) names the trigger alert and the alert
+    that joined it, carries the manifest's summary, and the per-collection page shows all of it."""
+    now = datetime.now(timezone.utc)
+    stamp = small_stamp(tmp_path / "stamp", end=now, days=0.1, mb_per_hour=2)
+    config = {"health": {"scan_seconds": 0.2}, "upload": {"bandwidth_mbps": 4, "block_size_mb": 1 / 16},
+              "automatic_collection": {"sas_min_valid_days": 0, "persistence_minutes": 0}}
+    p = start_portal(tmp_path, config=config, stamp=stamp)
+    try:
+        env = p.portal.env
+        store = FaultStore.of(env)
+        store.add(faultkinds.BY_NAME["update-failed"], None, now - timedelta(minutes=2))
+        store.add(faultkinds.BY_NAME["slb-route-publication-failure"], None, now - timedelta(seconds=30))
+        sas = azurite.make_container_sas(permissions="rwl")
+        r = requests.put(p.url + "api/settings/automatic-collection", json={"enabled": True, "sasUrl": sas}, auth=AUTH)
+        assert r.status_code == 200, r.text
+
+        progress, deadline = [], time.monotonic() + 120
+        while True:
+            rows = requests.get(p.url + "api/collections", auth=AUTH).json()["rows"]
+            if rows:
+                one = requests.get(p.url + f"api/collections/{rows[0]['id']}", auth=AUTH).json()
+                if one["status"] != "in progress":
+                    break
+                if one.get("progress"):
+                    progress.append(one["progress"])
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.1)
+        assert any(0 < q["bytesDone"] < q["bytesTotal"] for q in progress), progress   # seen mid-upload
+
+        assert one["type"] == "automatic" and one["status"] == "complete", one
+        assert (one["trigger_alert"], one["fault_id_type"]) == ("Update failed", "Urp.UpdateFailure")
+        assert [(a["title"], a["fault_id_type"]) for a in one["joined_alerts"]] == [
+            ("Route publication failure", "SlbMuxRoutePublicationFailure")]
+        assert requests.get(p.url + "api/collections", auth=AUTH).json()["rows"][0]["joined_alerts"] == one["joined_alerts"]
+        summary = one["manifest_summary"]
+        assert summary["status"] == "complete" and summary["files"] == one["files"] and summary["zips"] == one["zips"]
+        assert summary["role_instances_ok"] == summary["role_instances"] > 0 and "progress" not in one
+
+        s, _ = signed_in(p)
+        overview = s.get(p.url)
+        assert f'href="/collections/{one["id"]}"' in overview.text and "SlbMuxRoutePublicationFailure" in overview.text
+        page = s.get(p.url + f"collections/{one['id']}")
+        assert page.status_code == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
+        for text in ("Update failed", "Urp.UpdateFailure", "Route publication failure", "SlbMuxRoutePublicationFailure",
+                     "Manifest summary", f'href="/api/collections/{one["id"]}/report"'):
+            assert text in page.text, text
+        assert sig_of(sas) not in page.text + overview.text + json.dumps(one)
+        assert s.get(p.url + "collections/nope").status_code == 404
+        assert requests.get(p.url + f"collections/{one['id']}", allow_redirects=False).status_code == 303
+        script = s.get(p.url + "static/collection.js")
+        assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    finally:
+        p.stop()

@@ -101,6 +101,8 @@ def test_the_daily_cap_and_alerts_that_join_one_collection(tmp_path, stamp, azur
     ran = auto.tick()
     assert ran.action is Action.RAN, ran.message
     assert [a["fault_id_type"] for a in entry(env, ran.row_id)["joined"]] == ["Urp.UpdateFailure"]
+    (row,) = rows(env)
+    assert [(a["title"], a["fault_id_type"]) for a in row.joined_alerts] == [("Update failed", "Urp.UpdateFailure")]
     fault(env, "slb-route-publication-failure", age_s=0)
     time.sleep(0.1)
     env.config["automatic_collection"]["persistence_minutes"] = 0

@@ -4,6 +4,7 @@ engine in a worker thread with a manual Origin naming that row.
     runs = Collections(env)
     row = runs.start(body, user)        # CollectNowError when refused; else the new row, in progress
     runs.progress(row.id)               # live progress while it runs in this process, else None
+    with runs.live(row_id) as reporter: # the progress of an automatic collection the service's scheduler runs
     runs.close()                        # stop the runs (each ends with a "stopped" manifest)
 
 Requests run one at a time, in the order they came (one worker thread); a collection held by
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -53,21 +56,21 @@ class LiveProgress:
 class _Reporter:
     """The engine's Reporter for one run: keeps the progress, logs warnings and errors (redacted)."""
 
-    def __init__(self, live: LiveProgress, lock: threading.Lock):
-        self.live, self._lock = live, lock
+    def __init__(self, live: LiveProgress, lock: threading.Lock, label: str = "collect logs now"):
+        self.live, self._lock, self.label = live, lock, label
 
     def line(self, text: str) -> None:
         with self._lock:
             self.live.last_line = redact(text)[:300]
 
     def warning(self, text: str) -> None:
-        log.info("collect logs now: WARNING: %s", redact(text)[:300])
+        log.info("%s: WARNING: %s", self.label, redact(text)[:300])
 
     def verbose(self, text: str) -> None:
         pass
 
     def error(self, error: CollectionError) -> None:
-        log.info("collect logs now: error %s: %s", error.error_id, redact(error.message)[:300])
+        log.info("%s: error %s: %s", self.label, error.error_id, redact(error.message)[:300])
 
     def progress(self, update: Progress) -> None:
         with self._lock:
@@ -109,6 +112,19 @@ class Collections:
         with self._lock:
             live = self._live.get(row_id)
             return live.to_json() if live is not None else None
+
+    @contextmanager
+    def live(self, row_id: str) -> Iterator[_Reporter]:
+        """The progress of a run this service does not start itself (the automatic collections of
+        its scheduler: collector.scheduler.ReporterFor), kept for `progress(row_id)` while it runs."""
+        live = LiveProgress()
+        with self._lock:
+            self._live[row_id] = live
+        try:
+            yield _Reporter(live, self._lock, "automatic collection")
+        finally:
+            with self._lock:
+                self._live.pop(row_id, None)
 
     def close(self) -> None:
         self.stop.set()

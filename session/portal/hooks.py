@@ -4,9 +4,12 @@ scheduler, collector/scheduler.py, which also re-evaluates the health model ever
 `health.scan_seconds`). Portal(is_down=..., services=...) takes others (tests)."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from session.environment import Environment
+
+if TYPE_CHECKING:
+    from collector.scheduler import ReporterFor
 
 
 class BackgroundService(Protocol):
@@ -25,8 +28,9 @@ def support_is_down(env: Environment) -> bool:
     return support_switch.is_down(env)
 
 
-def background_services(env: Environment) -> list[BackgroundService]:
-    """What runs inside the service: the automatic-collection scheduler."""
+def background_services(env: Environment, reporter_for: ReporterFor | None = None) -> list[BackgroundService]:
+    """What runs inside the service: the automatic-collection scheduler (`reporter_for`: where each
+    automatic collection reports its progress, so the API and the page show it live)."""
     from collector.scheduler import AutomaticCollector
 
-    return [AutomaticCollector(env)]
+    return [AutomaticCollector(env, reporter_for=reporter_for)]

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from collector import automatic_settings
 from collector.collect_now import CollectNowError
-from collector.history import History
+from collector.history import History, HistoryRow, HistoryStatus
 from common.redact import redact
 from session.accounts import Accounts
 from session.connections import ConnectionGuard, ConnectionLimits
@@ -55,12 +55,14 @@ UNAUTHORIZED = ("Unauthorized", "Sign in with the user name and password of a Cl
                 "A wrong password, an unknown user and a locked account all get this answer.")
 SIGNIN_FAILED = "Sign-in failed: the user name or password is incorrect, or the account is locked."
 PAGE_HEADERS = {
+    # script-src / connect-src 'self': the per-collection page's one script (static/collection.js) polls the API
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+                               "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_SCRIPT = (Path(__file__).parent / "static" / "collection.js").read_bytes()
 
 
 def parse_address(text: str | None, default: str = DEFAULT_ADDRESS) -> tuple[str, int]:
@@ -131,12 +133,14 @@ class Portal:
             gate = SignInGate(accounts, LockoutPolicy.from_settings(env.setting))
         self.gate = gate
         self.is_down = is_down
-        self.services = list(hooks.background_services(env) if services is None else services)
+        self.collections = Collections(env)
+        # the scheduler reports each automatic collection's progress through self.collections, as
+        # "Collect logs now" does, so GET /api/collections/{id} and the page show both live
+        self.services = list(hooks.background_services(env, self.collections.live) if services is None else services)
         # limits and idle timeout from the configuration; a removed account's sessions end (sessions.py)
         self.sessions = Sessions.from_settings(env.setting, valid_user=getattr(gate.accounts, "exists", None))
         self.max_body = int(env.setting("portal.max_body_kb", 64)) * 1024
         self.executor = ThreadPoolExecutor(max_workers=int(env.setting("portal.workers", 8)), thread_name_prefix="pep-portal")
-        self.collections = Collections(env)
         self.templates = jinja2.Environment(loader=jinja2.PackageLoader("session.portal", "templates"),
                                             autoescape=True)
         self._runner: web.AppRunner | None = None
@@ -157,6 +161,8 @@ class Portal:
         r.add_get("/api/collections/{id}", self.api_collection)
         r.add_get("/api/collections/{id}/report", self.api_report)
         r.add_get("/", self.page_overview)
+        r.add_get("/collections/{id}", self.page_collection)
+        r.add_get("/static/collection.js", self.static_script)
         r.add_get("/signin", self.page_signin)
         r.add_post("/signin", self.post_signin)
         r.add_post("/signout", self.post_signout)
@@ -413,7 +419,12 @@ class Portal:
         row = await self._blocking(History(self.env.state).get, request.match_info["id"])
         if row is None:
             return api_error(404, "CollectionNotFound", "There is no collection with this id.")
-        return web.json_response(views.row_json(row, self.collections.progress(row.id)))
+        return web.json_response(views.row_json(row, self._progress(row)))
+
+    def _progress(self, row: HistoryRow) -> dict[str, Any] | None:
+        """Live progress of a row in progress that runs in this service (a run's last moments, after
+        its row is final, show none)."""
+        return self.collections.progress(row.id) if row.status is HistoryStatus.IN_PROGRESS else None
 
     async def api_report(self, request: web.Request) -> web.StreamResponse:
         user = await self._api_user(request)
@@ -457,6 +468,23 @@ class Portal:
         if request.query.get("saved"):
             notice = "The automatic-collection settings were saved."
         return await self._overview(session, request, notice=notice)
+
+    async def page_collection(self, request: web.Request) -> web.StreamResponse:
+        """One collection: its row, live progress while it runs (static/collection.js polls the API),
+        the alerts that joined it, the manifest's summary and the link to its report."""
+        session = self._page_session(request)
+        if session is None:
+            return redirect("/signin")
+        row = await self._blocking(History(self.env.state).get, request.match_info["id"])
+        if row is None:
+            return self._render("error.html", status=404, title="Not found", message="There is no collection with this id.")
+        data = views.row_json(row, self._progress(row))
+        return self._render("collection.html", user=session.user, csrf_token=session.csrf, row=data,
+                            progress=data.get("progress"))
+
+    async def static_script(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(body=_SCRIPT, content_type="text/javascript", charset="utf-8",
+                            headers={"Cache-Control": "no-cache"})
 
     async def post_collect(self, request: web.Request) -> web.StreamResponse:
         session, form = await self._page_form(request)
