@@ -19,6 +19,8 @@ PEP_COMMANDS = {
     "Close-PrivilegedEndpoint", "Get-AzureStackLog", "Get-AzureStackStampInformation",
     "Get-AzureStackSupportConfiguration", "Get-ClusterLog", "Get-ThirdPartyNotices", "Invoke-AzureStackOnDemandLog",
     "Send-AzureStackDiagnosticLog", "Test-AzureStack",
+    # the CloudAdmin account cmdlets (cmdlets/accounts.py)
+    "New-CloudAdminUser", "Remove-CloudAdminUser", "Set-CloudAdminUserPassword", "Get-CloudAdminUserList",
 }
 
 
