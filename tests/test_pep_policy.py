@@ -21,6 +21,8 @@ PEP_COMMANDS = {
     "Send-AzureStackDiagnosticLog", "Test-AzureStack",
     # the CloudAdmin account cmdlets (cmdlets/accounts.py)
     "New-CloudAdminUser", "Remove-CloudAdminUser", "Set-CloudAdminUserPassword", "Get-CloudAdminUserList",
+    # the support-session unlock (cmdlets/support.py); its diagnostic cmdlets only after an unlock
+    "Get-SupportSessionToken", "Unlock-SupportSession", "Get-SupportSessionInfo",
 }
 
 
