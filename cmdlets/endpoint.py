@@ -1,12 +1,16 @@
 """Close-PrivilegedEndpoint: end the session properly and ship the session transcripts (reference §5.6).
 
 Every transcript kept on the PEP (this session's and those left by sessions that ended with
-Exit-PSSession or by closing the console) is copied to the share, then deleted from the PEP;
-transcripts of other sessions still open are theirs to ship. If the copy fails, nothing is deleted,
-the session stays open and records into a new transcript.
+Exit-PSSession, a dropped connection or by closing the console) is copied to the share with its
+signed chain file and the stamp's public key; each copy is read back and its SHA-256 compared with
+the local file; only then are the local transcripts deleted. Transcripts of other sessions still
+open are theirs to ship. If a copy or a check fails, nothing is deleted, the session stays open and
+records into a new transcript (docs/transcripts.md).
 """
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from powershell.commands import AS_JOB, Cmdlet, Example, Parameter
@@ -39,7 +43,6 @@ class ClosePrivilegedEndpoint(Cmdlet):
     def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         from collector.errors import CollectionStopped, DestinationError
         from collector.sinks.smb import SmbSink
-        from common.inuse import in_use
 
         rs = ctx.runspace
         try:
@@ -52,26 +55,66 @@ class ClosePrivilegedEndpoint(Cmdlet):
                 sink.open_bundle("")
             except DestinationError as e:
                 ctx.throw(e.message, e.error_id, ErrorCategory[e.category], target=sink.description)
+            key = (rs.transcript.public_key_file, f"transcript-signing-{rs.transcript.key_id}.pub") \
+                if rs.transcript else None
             rs.close_transcript()  # this session's transcript is complete from here on
-            # sessions still open (pep serve runs many) ship their own transcript when they close
-            files = sorted(p for p in rs.env.state.transcripts.glob("*.txt") if p.is_file() and not in_use(p))
-            copied = 0
-            for path in files:
-                ctx.write_verbose(f"Copying {path.name} to {sink.description}")
-                try:
-                    sink.deliver(path, path.name, stop=ctx.stop_event)
-                except CollectionStopped:
-                    raise PipelineStoppedError("The pipeline has been stopped.") from None
-                except DestinationError as e:
-                    rs.start_transcript()
-                    ctx.throw(f"{e.message} {copied} of {len(files)} transcripts were copied; the others stay on "
-                              "the PEP.", e.error_id, ErrorCategory[e.category], target=sink.description)
-                path.unlink()
-                copied += 1
+            transcripts: list[Path] = []
+            try:
+                transcripts = _pending(rs.env.state.transcripts)
+                copies = [(p, p.name) for t in transcripts for p in (t, t.with_suffix(CHAIN_SUFFIX)) if p.exists()]
+                if key is not None and key[0].exists():
+                    copies.append(key)  # a verifier elsewhere needs the stamp's public key
+                _copy_and_verify(ctx, sink, copies)
+            except CollectionStopped:
+                rs.start_transcript()  # nothing deleted; the session goes on recording
+                raise PipelineStoppedError("The pipeline has been stopped.") from None
+            except DestinationError as e:
+                rs.start_transcript()
+                ctx.throw(f"{e.message} Nothing was deleted: the {len(transcripts)} transcript(s) stay on the PEP.",
+                          e.error_id, ErrorCategory[e.category], target=sink.description)
         finally:
             sink.close()
-        ctx.write_verbose(f"{copied} transcript(s) copied to {sink.description} and deleted from the PEP.")
+        for transcript in transcripts:  # every copy is verified: only now the PEP lets go of them
+            transcript.unlink(missing_ok=True)
+            transcript.with_suffix(CHAIN_SUFFIX).unlink(missing_ok=True)
+        ctx.write_verbose(f"{len(transcripts)} transcript(s) copied to {sink.description}, verified and deleted "
+                          "from the PEP.")
         rs.exit_requested = True
+
+
+CHAIN_SUFFIX = ".chain"  # a transcript's signed hash chain (session/transcript_chain.py)
+
+
+def _pending(folder: Path) -> list[Path]:
+    """Transcripts no live session is writing: this one's (just closed) and those of sessions that
+    ended without Close-PrivilegedEndpoint. Sessions still open (pep serve runs many) ship their own."""
+    from common.inuse import in_use
+
+    return sorted(p for p in folder.glob("*.txt") if p.is_file() and not in_use(p))
+
+
+def _copy_and_verify(ctx: CommandContext, sink: Any, copies: list[tuple[Path, str]]) -> None:
+    """Copy every file, then read each copy back and compare SHA-256 with the local file; any
+    difference is a DestinationError (TranscriptCopyMismatch), so nothing is deleted."""
+    from collector.errors import Category, DestinationError
+
+    for local, name in copies:
+        ctx.write_verbose(f"Copying {name} to {sink.description}")
+        sink.deliver(local, name, stop=ctx.stop_event)
+    for local, name in copies:
+        if sink.sha256(name) != _sha256(local):
+            raise DestinationError(f"The copy of '{name}' on '{sink.description}' does not match the file on the PEP "
+                                   "(its SHA-256, read back from the share, differs).", "TranscriptCopyMismatch",
+                                   Category.WriteError)
+    ctx.write_verbose(f"{len(copies)} file(s) read back from {sink.description}: every SHA-256 matches.")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while data := f.read(1 << 20):
+            digest.update(data)
+    return digest.hexdigest()
 
 
 CMDLETS = (ClosePrivilegedEndpoint,)

@@ -126,6 +126,14 @@ class _TranscriptSink:
         self._emit()
         self.inner.verbose(message)
 
+    def information(self, message: Any) -> None:
+        # Write-Host text (the engine's "Log collection destination: ..." lines): a transcript keeps
+        # what the host showed, as Start-Transcript does
+        self._flush_output()
+        self.lines.append(message if isinstance(message, str) else str(getattr(message, "MessageData", message)))
+        self._emit()
+        self.inner.information(message)
+
     def text(self) -> str:
         if self.pending:
             self._flush_output()

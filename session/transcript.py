@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.inuse import hold, release
 from session.transcript_chain import ChainWriter, sidecar_path
-from session.transcript_keys import load_or_create
+from session.transcript_keys import PUBLIC_NAME, key_dir, load_or_create
 
 
 def _scrub(text: str) -> str:
@@ -96,6 +96,9 @@ class Transcript:
         self.chain_path = sidecar_path(self.path)
         self._lock = threading.Lock()
         self._chain = ChainWriter(self.path, key or load_or_create(Path(directory).parent))
+        # what Close-PrivilegedEndpoint ships beside the transcripts so a copy can be verified elsewhere
+        self.key_id: str = self._chain.genesis["key_id"]
+        self.public_key_file = key_dir(Path(directory).parent) / PUBLIC_NAME
         # Unbuffered appends: every write is a system call, in the file before the next command runs.
         self._file: BinaryIO | None = open(self.path, "ab", buffering=0)  # noqa: SIM115 - open for the session
         self._sidecar: BinaryIO | None = open(self.chain_path, "ab", buffering=0)  # noqa: SIM115

@@ -119,3 +119,87 @@ def test_a_live_transcript_of_another_process_stays_and_a_dead_ones_is_shipped(t
     finally:
         if other.poll() is None:
             other.kill()
+
+
+# -- the copies are verified; sessions left without closing stay pending ---------------------------
+
+def _pep(state: Path, *args: str, input: str | None = None):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "pep", "--state-dir", str(state), *args], input=input,
+                          capture_output=True, text=True, timeout=120, cwd=root)
+
+
+def test_sessions_left_without_closing_are_shipped_over_psrp_verified_and_deleted(tmp_path, samba):
+    from pypsrp.complex_objects import PSCredential
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from test_listener_support import start_listener, wsman
+
+    state = tmp_path / "state"
+    # exit, Exit-PSSession and a console closed by the end of its input all leave their transcripts pending
+    assert _pep(state, "-c", "exit").returncode == 0
+    assert _pep(state, "-c", "Exit-PSSession").returncode == 0
+    _pep(state, input="Get-AzureStackStampInformation\n")
+    local = sorted(p.name for p in (state / "transcripts").glob("*.txt"))
+    assert len(local) == 3
+    lt = start_listener(tmp_path)
+    try:
+        with RunspacePool(wsman(lt.port, "ntlm", False), configuration_name="PrivilegedEndpoint") as pool:
+            pool.exchange_keys()
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Close-PrivilegedEndpoint").add_parameter("TranscriptsPathDestination", samba.unc("ship"))
+            ps.add_parameter("Credential", PSCredential(username=samba.user, password=samba.password))
+            ps.add_parameter("Verbose", True)
+            ps.invoke()
+            assert not ps.had_errors, [str(e) for e in ps.streams.error]
+            verbose = [str(v.message) for v in ps.streams.verbose]
+    finally:
+        lt.stop()
+    assert any("every SHA-256 matches" in v for v in verbose), verbose
+    shipped = Path(samba.path) / "ship"
+    names = sorted(p.name for p in shipped.iterdir())
+    assert not list((state / "transcripts").iterdir())  # transcripts and chains deleted from the PEP
+    assert set(local) < set(names) and len([n for n in names if n.endswith(".txt")]) == 4
+    assert len([n for n in names if n.endswith(".chain")]) == 4
+    (pub,) = [n for n in names if n.endswith(".pub")]
+    assert pub.startswith("transcript-signing-")
+    texts = [p.read_text() for p in shipped.glob("*.txt")]
+    (closing,) = [t for t in texts if "PS>Close-PrivilegedEndpoint" in t]
+    assert samba.password not in closing and closing.rstrip().endswith("**********************")
+    # the copies verify anywhere with the key shipped beside them
+    result = _pep(tmp_path / "elsewhere", "transcript", "verify", str(shipped), "--key", str(shipped / pub))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.count(": intact: ") == 4 and result.stdout.count("closed") == 4
+
+
+def test_a_copy_that_reads_back_different_deletes_nothing(tmp_path, samba, monkeypatch):
+    from collector.sinks.smb import SmbSink
+
+    env = Environment(state_dir=tmp_path)
+    rs = Runspace(env)
+    rs.invoke("Get-AzureStackStampInformation", ListSink())
+    shipped = Path(samba.path) / "transcripts-mismatch"
+    deliver = SmbSink.deliver
+
+    def deliver_then_damage(self, local_path, relpath, *args, **kwargs):
+        deliver(self, local_path, relpath, *args, **kwargs)
+        if relpath.endswith(".txt"):  # the share's copy changes after the write (a faulty server)
+            with open(shipped / relpath, "ab") as f:
+                f.write(b"x")
+
+    monkeypatch.setattr(SmbSink, "deliver", deliver_then_damage)
+    result, sink = _close(rs, samba.unc("transcripts-mismatch"), samba.user, samba.password)
+
+    assert result.state == "Failed"
+    (error,) = sink.errors
+    assert error.FullyQualifiedErrorId == "TranscriptCopyMismatch,Close-PrivilegedEndpoint"
+    assert "does not match the file on the PEP" in str(error) and "Nothing was deleted" in str(error)
+    assert not rs.exit_requested
+    kept = sorted(env.state.transcripts.glob("*.txt"))
+    assert len(kept) == 2  # the closed one, and the new one the session records into
+    assert len(list(env.state.transcripts.glob("*.chain"))) == 2
+    newest = max(kept, key=lambda p: p.stat().st_mtime_ns)
+    assert "PS>Close-PrivilegedEndpoint" in newest.read_text()  # the new transcript starts with the command
+    rs.close()

@@ -307,6 +307,19 @@ class SmbSink:
             return 0
         return max(0, (have // self.chunk - 1) * self.chunk)
 
+    def sha256(self, relpath: str) -> str:
+        """SHA-256 of a delivered file, read back from the share (Close-PrivilegedEndpoint checks its copies)."""
+        rel = self._rel(relpath)
+        self._connect()
+        digest = hashlib.sha256()
+        try:
+            with smbclient.open_file(self.unc.path(rel), mode="rb", **self._kw()) as f:
+                while data := f.read(self.chunk):
+                    digest.update(data)
+        except Exception as e:  # noqa: BLE001
+            raise self._error(e, "read back", self.unc.display(rel)) from None
+        return digest.hexdigest()
+
     def close(self) -> None:
         try:
             smbclient.reset_connection_cache(fail_on_error=False, connection_cache=self._cache)

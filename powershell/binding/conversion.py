@@ -16,6 +16,7 @@ from typing import Any
 
 from psrpcore.types import PSCredential, PSScriptBlock, PSSecureString
 
+from common.redact import REDACTED
 from powershell.binding.datetimes import datetime_from_ticks, parse_datetime, parse_timespan
 from powershell.binding.errors import ParameterBindingError
 from powershell.commands import TYPES, Parameter
@@ -63,6 +64,10 @@ def convert_value(value: Any, parameter: Parameter, host: Any = None) -> Any:
     except (OverflowError, ValueError, TypeError, ArithmeticError):
         # out-of-range ticks, digit-length limits, ...: still a PowerShell error, never a traceback
         inner = _cast_message(value, TYPES.get(parameter.type, parameter.type))
+    if parameter.type == "securestring" or parameter.name.lower().endswith("password"):
+        # A password typed as text is never quoted back (docs/security.md, "Redaction").
+        shown = shorten(ps_text(value))
+        inner = inner.replace(shown, REDACTED) if shown else inner
     error = ParameterBindingError.make("ParameterArgumentTransformationError", parameter=parameter.name, inner=inner)
     error.hint = hint
     raise error
