@@ -295,3 +295,17 @@ def test_secrets_sent_by_a_pypsrp_client_reach_no_file_and_no_error_text(stamp, 
     assert any(n.endswith("manifest.json") for n in blobs)
     assert not _leaks({"errors": "\n".join(errors), "stdout": out, "stderr": err, **files,
                        **{f"blob {n}": t for n, t in blobs.items()}}, secrets)
+
+
+def test_a_password_typed_to_a_securestring_parameter_is_not_quoted_back():
+    # PowerShell's own message quotes the value it could not convert; ours does not for a password.
+    from powershell.binding.conversion import convert_value
+    from powershell.binding.errors import ParameterBindingError
+    from powershell.commands import Parameter
+
+    with pytest.raises(ParameterBindingError) as e:
+        convert_value("S3cret-Typed", Parameter("Password", "securestring"))
+    assert "S3cret-Typed" not in e.value.message and '"REDACTED" value of type "System.String"' in e.value.message
+    with pytest.raises(ParameterBindingError) as e:
+        convert_value("not-a-number", Parameter("Count", "int"))
+    assert "not-a-number" in e.value.message  # other parameters keep PowerShell's wording
