@@ -1,10 +1,13 @@
 """The Help + Support page in a real headless browser: Debian's Chromium driven by Playwright signs in
-through the form, reads the overview (health, an active alert), saves the automatic-collection
-settings, gets a 5-hour window refused, collects a 1-hour window into Azurite and opens its report.
+through the form, reads the overview (health, two active trigger alerts), enables automatic
+collection with an Azurite SAS, sees the automatic collection appear in the history, follows it on
+its own page (live progress from the page's script, then complete, the joined alert, the summary),
+gets a 5-hour window refused, collects a 1-hour window into Azurite and opens its report.
 A screenshot of each page is saved under the test's tmp_path."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -34,7 +37,11 @@ def form_window(hours: float, end: datetime) -> dict[str, str]:
 def portal(tmp_path):
     now = datetime.now(timezone.utc)
     stamp = small_stamp(tmp_path / "stamp", end=now, days=0.25)
-    config = {"signin": {"failure_delay_seconds": 0.2}, "automatic_collection": {"sas_min_valid_days": 0}}
+    # demo periods: a trigger alert collects after 3 s; the upload is slowed so that the automatic
+    # collection is still running when its page is opened (the test lifts the cap afterwards)
+    config = {"signin": {"failure_delay_seconds": 0.2}, "health": {"scan_seconds": 0.5},
+              "automatic_collection": {"sas_min_valid_days": 0, "persistence_minutes": 0.05},
+              "upload": {"bandwidth_mbps": 0.5, "block_size_mb": 1 / 32}}
     env = Environment(stamp_dir=stamp, state_dir=tmp_path / "state", config=config)
     pw = tmp_path / "admin-password"
     pw.write_text(PASSWORD + "\n")
@@ -75,10 +82,13 @@ def test_the_page_in_chromium(portal, page, azurite, tmp_path):
     expect(page.locator("#health h2")).to_contain_text("Health of")
     expect(page.locator("header")).to_contain_text(USER)
 
-    # the overview: an update-failed fault turns into an active alert and a failed category
-    FaultStore.of(portal.portal.env).add(faultkinds.BY_NAME["update-failed"], None, datetime.now(timezone.utc))
+    # the overview: an update-failed fault turns into an active alert and a failed category; a route
+    # publication failure a little later is a second trigger alert
+    env = portal.portal.env
+    FaultStore.of(env).add(faultkinds.BY_NAME["update-failed"], None, datetime.now(timezone.utc) - timedelta(seconds=20))
+    FaultStore.of(env).add(faultkinds.BY_NAME["slb-route-publication-failure"], None, datetime.now(timezone.utc))
     page.reload()
-    expect(page.locator("#alerts h2")).to_have_text("Active alerts (1)")
+    expect(page.locator("#alerts h2")).to_have_text("Active alerts (2)")
     expect(page.locator("#alerts")).to_contain_text("Urp.UpdateFailure")
     expect(page.locator("#health td.FAIL").first).to_have_text("FAIL")
     page.screenshot(path=str(shots / "2-overview.png"), full_page=True)
@@ -95,6 +105,36 @@ def test_the_page_in_chromium(portal, page, azurite, tmp_path):
     assert "sig=" not in page.content()
     page.screenshot(path=str(shots / "3-settings-saved.png"), full_page=True)
 
+    # the alerts have persisted: an automatic collection appears in the history by itself
+    auto_row = page.locator("#history tbody tr").first
+    deadline = time.monotonic() + 60
+    while not auto_row.is_visible() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.goto(portal.url)
+    expect(auto_row.locator("td").nth(2)).to_contain_text("automatic")
+    expect(auto_row.locator("td").nth(2)).to_contain_text("Update failed (Urp.UpdateFailure)")
+    expect(auto_row.locator("td").nth(2)).to_contain_text("+ Route publication failure (SlbMuxRoutePublicationFailure)")
+    page.screenshot(path=str(shots / "4-automatic-in-history.png"), full_page=True)
+
+    # its own page: live progress while it runs (the page's script polls the API), then complete by
+    # itself, with the alert that joined it, the manifest's summary and the report link
+    auto_row.locator("td").first.locator("a").click()
+    expect(page.locator("#collection h2")).to_contain_text("Collection ")
+    expect(page.locator("#status")).to_have_text("in progress")
+    expect(page.locator("#live")).to_be_visible()
+    first = page.locator("#percent").text_content()
+    expect(page.locator("#percent")).not_to_have_text(first or "", timeout=30_000)   # moved by the script, no reload
+    page.screenshot(path=str(shots / "5-automatic-running.png"), full_page=True)
+    expect(page.locator("#status")).to_have_text("complete", timeout=120_000)
+    expect(page.locator("#trigger")).to_contain_text("Urp.UpdateFailure")
+    expect(page.locator("#joined")).to_contain_text("SlbMuxRoutePublicationFailure")
+    expect(page.locator("#summary")).to_contain_text("Role instances collected")
+    expect(page.locator("#report")).to_be_visible()
+    assert "sig=" not in page.content()
+    page.screenshot(path=str(shots / "6-automatic-complete.png"), full_page=True)
+    env.config["upload"] = {}   # the manual collection below runs at full speed
+    page.goto(portal.url)
+
     # a 5-hour window: refused with its message on the page, the dates kept, the SAS not written back
     now = datetime.now(timezone.utc)
     too_long = form_window(5, now)
@@ -106,8 +146,8 @@ def test_the_page_in_chromium(portal, page, azurite, tmp_path):
     expect(page.locator("#collect p.error")).to_contain_text("it must be at most 4 hours.")
     expect(page.locator("#fromDate")).to_have_value(too_long["fromDate"])
     expect(page.locator("#sasUrl")).to_have_value("")
-    expect(page.locator("#history")).to_contain_text("No collections yet.")
-    page.screenshot(path=str(shots / "4-collect-refused.png"), full_page=True)
+    expect(page.locator("#history tbody tr")).to_have_count(1)   # the automatic one only
+    page.screenshot(path=str(shots / "7-collect-refused.png"), full_page=True)
 
     # a 1-hour window: started, then complete in the history (the page reloads itself while it runs)
     one_hour = form_window(1, now)
@@ -117,12 +157,13 @@ def test_the_page_in_chromium(portal, page, azurite, tmp_path):
     page.fill("#sasUrl", sas)
     page.click("#collect button[type=submit]")
     expect(page.locator("p.notice")).to_contain_text("started: it is in the history below.")
-    page.screenshot(path=str(shots / "5-collect-started.png"), full_page=True)
+    page.screenshot(path=str(shots / "8-collect-started.png"), full_page=True)
     row = page.locator("#history tbody tr").first
-    expect(page.locator("#history tbody tr")).to_have_count(1)
+    expect(page.locator("#history tbody tr")).to_have_count(2)
+    expect(row.locator("td").nth(2)).to_have_text("manual")
     page.goto(portal.url)  # the same page without the POST, so that its own refresh can reload it
     expect(row.locator("td").nth(1)).to_have_text("complete", timeout=60_000)
-    page.screenshot(path=str(shots / "6-history-complete.png"), full_page=True)
+    page.screenshot(path=str(shots / "9-history-complete.png"), full_page=True)
 
     # its report
     row.locator("a", has_text="report").click()
@@ -131,7 +172,7 @@ def test_the_page_in_chromium(portal, page, azurite, tmp_path):
     assert "sig=" not in page.content()
     expect(page.locator("body")).to_contain_text("Log collection report")
     expect(page.locator("body")).to_contain_text(sas.split("?")[0])
-    page.screenshot(path=str(shots / "7-report.png"), full_page=True)
-    for name in ("1-signin", "2-overview", "3-settings-saved", "4-collect-refused", "5-collect-started",
-                 "6-history-complete", "7-report"):
+    page.screenshot(path=str(shots / "10-report.png"), full_page=True)
+    for name in ("1-signin", "2-overview", "3-settings-saved", "4-automatic-in-history", "5-automatic-running",
+                 "6-automatic-complete", "7-collect-refused", "8-collect-started", "9-history-complete", "10-report"):
         assert (shots / f"{name}.png").stat().st_size > 1000
