@@ -304,3 +304,6 @@ def test_console_prompts_for_the_response_token(tmp_path):
         assert "Traceback" not in child.before
     finally:
         child.terminate(force=True)
+    # the answer typed at the prompt is a secret like any other: not in the transcript
+    text = "".join(p.read_text(errors="replace") for p in (state / "transcripts").glob("*"))
+    assert "Unlock-SupportSession" in text and response[7:40] not in text and token[7:40] not in text
