@@ -432,7 +432,8 @@ def test_conversions(ptype, value, expected):
                      'Boolean values and numbers, such as $True, $False, 1 or 0.'),
     ("timespan", "soon", 'Cannot convert value "soon" to type "System.TimeSpan". '
                          'Error: "String was not recognized as a valid TimeSpan."'),
-    ("securestring", "plain", 'Cannot convert the "plain" value of type "System.String" to type '
+    # A value for a SecureString is a password typed as text: not quoted back (docs/security.md, Redaction).
+    ("securestring", "plain", 'Cannot convert the "REDACTED" value of type "System.String" to type '
                               '"System.Security.SecureString".'),
     ("hashtable", "a=1", 'Cannot convert the "a=1" value of type "System.String" to type "System.Collections.Hashtable".'),
     ("pscredential", 5, 'Cannot convert the "5" value of type "System.Int32" to type '
