@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cmdlets.support_diagnostics import ELEVATED_CMDLETS
 from common import support_token
@@ -143,6 +143,7 @@ class UnlockSupportSession(Cmdlet):
 
     def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         key = _support_key(ctx)
+        hours = _number(ctx, "support.elevation_hours", DEFAULT_ELEVATION_HOURS)  # before the token is spent
         state = _state(ctx)
         try:
             signed = support_token.check_response(params["ResponseToken"], key)
@@ -177,14 +178,14 @@ class UnlockSupportSession(Cmdlet):
         with os.fdopen(fd, "w") as f:
             f.write(f"{now.isoformat()} {ctx.runspace.user}\n")
         del state.requests[session_id]  # the one-time key has done its job
-        until = now + timedelta(hours=_number(ctx, "support.elevation_hours", DEFAULT_ELEVATION_HOURS))
+        until = now + timedelta(hours=hours)
         state.elevated_request, state.elevated_at, state.elevated_until = pending.request, now, until
         ctx.runspace.grant_commands(ELEVATED_CMDLETS, until)
         ctx.write_host(f"Support session {session_id} unlocked until {until:%Y-%m-%d %H:%M:%S} UTC. Diagnostic "
                        f"cmdlets available: {', '.join(c.name for c in ELEVATED_CMDLETS)}.")
 
     @staticmethod
-    def _refuse(ctx: CommandContext, e: support_token.TokenError) -> None:
+    def _refuse(ctx: CommandContext, e: support_token.TokenError) -> NoReturn:
         if e.kind == "tampered":
             ctx.throw(e.message, "SupportSessionTokenTampered", ErrorCategory.SecurityError)
         ctx.throw(e.message, "SupportSessionTokenMalformed", ErrorCategory.InvalidArgument)
