@@ -121,7 +121,7 @@ def _confirmed(ctx: CommandContext, caption: str, message: str) -> bool:
             ctx.throw("A command that prompts the user failed because the client did not answer the confirmation "
                       "prompt. Use -SkipConfirmation to remove without asking.", "HostException",
                       ErrorCategory.NotImplemented, exception_type="System.Management.Automation.Host.HostException")
-        return index == 0
+        return bool(index == 0)
     answer = host.read_line(f"\n{caption}\n{message}\n[Y] Yes  [N] No  (default is \"N\"): ")
     if answer is None:
         raise PipelineStoppedError("The pipeline has been stopped.")

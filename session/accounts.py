@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from common.state import StateDir, atomic_write
 from session.spnego_acceptor import nt_hash
@@ -92,7 +93,7 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> b
 @dataclass
 class Account:
     name: str
-    scrypt: dict
+    scrypt: dict[str, Any]
     nt_hash: str  # hex
 
     def check(self, password: str) -> bool:
@@ -301,7 +302,7 @@ class Accounts:
         except OSError as e:  # the change is made; say the audit line could not be written
             log.warning("cannot write the accounts audit log: %s", e)
 
-    def ensure_admin(self, password_file: str | os.PathLike | None = None) -> str | None:
+    def ensure_admin(self, password_file: str | os.PathLike[str] | None = None) -> str | None:
         """Make sure the first CloudAdmin account exists. Its password comes from `password_file`,
         else PEP_ADMIN_PASSWORD, else it is generated and returned (for the caller to print once).
         An existing account is left alone unless a password is given explicitly."""

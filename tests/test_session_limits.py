@@ -167,3 +167,25 @@ def test_a_removed_users_page_session_ends(tmp_path, stamp):
         assert not on_page(s, p.url)
     finally:
         p.stop()
+
+
+def test_a_removed_user_keeps_its_open_shell_but_opens_no_new_one(tmp_path, stamp):
+    """A connection that signed in before its user was removed cannot open another shell on it
+    (Access is denied); the shell it has runs on until it ends, as a Windows logon does."""
+    env = Environment(stamp_dir=stamp, state_dir=tmp_path / "state")
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD)
+    lt = ListenerThread(env, admin_password_file=str(pw)).start()
+    try:
+        env.accounts.create(OPERATOR, OPERATOR_PW, by=USER)
+        connection = wsman(lt.port, "ntlm", False, user=OPERATOR, password=OPERATOR_PW)
+        mine = RunspacePool(connection, configuration_name="PrivilegedEndpoint")
+        mine.open()
+        env.accounts.remove(OPERATOR, by=USER)
+        with pytest.raises(WSManFaultError) as refused:
+            RunspacePool(connection, configuration_name="PrivilegedEndpoint").open()  # same signed-in connection
+        assert refused.value.code == 5 and "Access is denied" in str(refused.value.reason)
+        assert run(mine, "Get-CloudAdminUserList").state == PSInvocationState.COMPLETED
+        mine.close()
+    finally:
+        lt.stop()

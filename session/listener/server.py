@@ -133,6 +133,7 @@ class Listener:
         self.table = ShellTable(self.runner, machine=self.machine, idle_timeout=self.idle_timeout,
                                 max_shells_per_user=int(env.setting("listener.max_shells_per_user", 25)),
                                 max_shells=int(env.setting("listener.max_shells", 300)),
+                                valid_user=self.accounts.exists,
                                 on_shell_closed=self._shell_closed, limits=Limits.from_env(env))
         self.ssl_context: ssl.SSLContext | None = None
         cbt = None

@@ -156,6 +156,7 @@ class ShellTable:
         max_shells: int = 300,
         on_shell_closed: Callable[[Shell], Any] | None = None,
         limits: Limits | None = None,
+        valid_user: Callable[[str], bool] | None = None,
     ):
         self.runner = runner  # coroutine function running a command to its end
         self.configuration = configuration
@@ -163,6 +164,9 @@ class ShellTable:
         self.idle_timeout = idle_timeout
         self.max_shells_per_user = max_shells_per_user
         self.max_shells = max_shells
+        # Whether a signed-in user is still an account: a connection that signed in before its user
+        # was removed opens no new shell (the shells it has run on, as a Windows logon does).
+        self.valid_user = valid_user
         self.on_shell_closed = on_shell_closed
         self.limits = limits or Limits()
         self.shells: dict[str, Shell] = {}
@@ -251,6 +255,9 @@ class ShellTable:
 
     def _check_quota(self, user: str) -> None:
         """Refuse a shell over the per-user or the overall limit, as WinRM does (w:QuotaLimit)."""
+        if self.valid_user is not None and not self.valid_user(user):
+            log.warning("shell refused: %s is no longer an account", user)
+            raise WSManFault(wsman.E_ACCESS_DENIED, "Access is denied.", "w:AccessDenied", "s:Sender")
         owned = sum(1 for s in self.shells.values() if s.owner.lower() == user.lower())
         if owned >= self.max_shells_per_user:
             log.warning("shell refused: %s already has %d shells (listener.max_shells_per_user)", user, owned)
