@@ -242,9 +242,11 @@ class Portal:
         return response
 
     def _outage(self, api: bool) -> web.Response:
+        # The PEP is a NoLanguage session: it computes no date, so the example passes literal dates
+        # (a workstation script passes $using:fromDate: the outage page shows that form).
         message = ("Help + Support is down. Collect diagnostic logs through the privileged endpoint (PEP) instead, "
                    "for example: Get-AzureStackLog -OutputSasUri \"<container SAS URL>\" "
-                   "-FromDate (Get-Date).AddHours(-4) -ToDate (Get-Date)")
+                   "-FromDate \"11/25/2026 08:00\" -ToDate \"11/25/2026 12:00\"")
         if api:
             return api_error(503, "SupportDown", message, headers={"Retry-After": "300"})
         return self._render("outage.html", status=503, headers={"Retry-After": "300"})
