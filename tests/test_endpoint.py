@@ -203,3 +203,49 @@ def test_a_copy_that_reads_back_different_deletes_nothing(tmp_path, samba, monke
     newest = max(kept, key=lambda p: p.stat().st_mtime_ns)
     assert "PS>Close-PrivilegedEndpoint" in newest.read_text()  # the new transcript starts with the command
     rs.close()
+
+
+def test_a_dropped_connection_leaves_its_transcript_pending(tmp_path, samba):
+    # a pypsrp client killed with its pool open: its session's transcript stays on the PEP, untouched
+    # by another session's Close-PrivilegedEndpoint while the shell lives, and ships once it ended
+    import signal
+    import subprocess
+    import sys
+
+    from pypsrp.complex_objects import PSCredential
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from test_listener_support import PASSWORD, USER, start_listener, wsman
+
+    root = Path(__file__).resolve().parent.parent
+    lt = start_listener(tmp_path)
+    client = ("import sys, time; from pypsrp.powershell import PowerShell, RunspacePool; from pypsrp.wsman import WSMan; "
+              "pool = RunspacePool(WSMan('127.0.0.1', port=int(sys.argv[1]), ssl=False, auth='ntlm', "
+              "username=sys.argv[2], password=sys.argv[3], cert_validation=False), "
+              "configuration_name='PrivilegedEndpoint'); pool.open(); ps = PowerShell(pool); "
+              "ps.add_cmdlet('Get-AzureStackStampInformation'); ps.invoke(); print('ready', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", client, str(lt.port), USER, PASSWORD], stdout=subprocess.PIPE,
+                            text=True, cwd=root)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGKILL)  # the connection drops; the pool is never closed
+        proc.wait(10)
+        transcripts = tmp_path / "state" / "transcripts"
+        (dropped,) = transcripts.glob("*.txt")
+        with RunspacePool(wsman(lt.port, "ntlm", False), configuration_name="PrivilegedEndpoint") as pool:
+            pool.exchange_keys()
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Close-PrivilegedEndpoint").add_parameter("TranscriptsPathDestination", samba.unc("dropped"))
+            ps.add_parameter("Credential", PSCredential(username=samba.user, password=samba.password))
+            ps.invoke()
+            assert not ps.had_errors, [str(e) for e in ps.streams.error]
+        assert [p.name for p in transcripts.glob("*.txt")] == [dropped.name]
+        assert "PS>Get-AzureStackStampInformation" in dropped.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        lt.stop()  # the listener ends the dropped shell: its transcript is closed, still pending
+    rs = Runspace(Environment(state_dir=tmp_path / "state"))
+    result, sink = _close(rs, samba.unc("dropped"), samba.user, samba.password)
+    assert result.state == "Completed", [str(e) for e in sink.errors]
+    assert not list(transcripts.glob("*.txt"))
+    assert "PS>Get-AzureStackStampInformation" in (Path(samba.path) / "dropped" / dropped.name).read_text()
