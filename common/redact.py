@@ -230,6 +230,9 @@ _SECRET_COMMANDS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 _SWITCHES = ("asjob", "asplaintext", "force", "verbose", "debug", "whatif", "confirm")
 _VALUED_COMMON = ("erroraction", "warningaction", "informationaction", "errorvariable", "warningvariable",
                   "informationvariable", "outvariable", "outbuffer", "pipelinevariable")
+# The common parameters' aliases (-EA Stop, -OV out, -VB): matched exactly, as PowerShell does.
+_VALUED_ALIASES = ("ea", "wa", "ia", "ev", "wv", "iv", "ov", "ob", "pv")
+_SWITCH_ALIASES = ("vb", "db")
 _SECRET_COMMAND = re.compile(r"(?i)(?=[ncs])(?<![\w\-])(?P<name>" + _alternation(_SECRET_COMMANDS) + r")(?![\w\-])")
 
 
@@ -245,6 +248,9 @@ def _command_arguments(text: str) -> str:
             if expecting is None and token.startswith("-") and len(token) > 1 and token[1].isalpha():
                 name, _, attached = token[1:].partition(":")
                 name = name.lower()
+                if name in _SWITCH_ALIASES or name in _VALUED_ALIASES:
+                    expecting = "other" if name in _VALUED_ALIASES and not attached else None
+                    continue
                 matches = [p for p in named if p.startswith(name)]
                 # An ambiguous or unknown abbreviation of a secret name still counts as secret.
                 is_secret = any(p in secret for p in matches) or any(p.startswith(name) for p in _PASSWORD_PARAMS)

@@ -58,6 +58,8 @@ CORPUS: list[tuple[str, list[str], list[str]]] = [
     ("Set-CloudAdminUserPassword -UserName bob -NewPass:NewColon1 -CurrentPassword 'Cur 1'",
      ["NewColon1", "Cur 1"], []),
     ("Set-CloudAdminUserPassword bob -NewPassword NewMixed1 OldMixed1", ["NewMixed1", "OldMixed1"], []),
+    ("New-CloudAdminUser -EA Stop -VB AfterAliases1 bob", ["AfterAliases1"], ["-EA Stop -VB ", " bob"]),
+    ("New-CloudAdminUser -ErrorAction:Stop -Verbose AfterCommon1 bob", ["AfterCommon1"], ["-ErrorAction:Stop"]),
     ("Get-AzureStackLog -FilterByRole CA -Password WrongCmdlet1", ["WrongCmdlet1"], ["-FilterByRole CA"]),
     ("Start-SecretRotation -CertificatePassword CertPw1", ["CertPw1"], []),
     ("New-CloudAdminUser -Password (ConvertTo-SecureString 'InParens1' -AsPlainText -Force) -UserName bob",
