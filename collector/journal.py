@@ -2,8 +2,8 @@
 keyed by the request (the parameters as the user gave them), so running the same command after a
 crash or kill -9 picks up where it stopped. Finished zips are never built or delivered twice.
 
-The journal is an append-only JSON Lines file: a header, then one record per zip built, delivered
-or forgotten, then a `finished` record. Each record is flushed to the operating system as it is
+The journal is an append-only JSON Lines file: a header, then one record per zip built (with its
+files), delivered (its name) or forgotten, then a `finished` record. Each record is flushed to the operating system as it is
 written, so a killed process loses nothing; a torn last line (a crash mid-write) is ignored, which
 at worst means a zip is rebuilt. Rewriting and fsyncing a whole JSON file per zip cost about a
 third of the packing threads' time.
@@ -68,6 +68,13 @@ class Journal:
             self.data["zips"][name] = entry
             self._append({"zip": name, "entry": entry})
 
+    def record_delivered(self, name: str, **extra: Any) -> None:
+        """A built zip reached the destination: a short record (the zip's file list is already
+        in the journal from when it was built)."""
+        with self._lock:
+            self.data["zips"][name].update(delivered=True, **extra)
+            self._append({"delivered": name, **extra})
+
     def forget_zip(self, name: str) -> None:
         """A zip that was built but is lost (staging gone, not at the destination): collect it again."""
         with self._lock:
@@ -107,6 +114,9 @@ def _replay(path: Path) -> tuple[dict[str, Any] | None, int]:
         good += len(line)
         if "zip" in record:
             data["zips"][record["zip"]] = record["entry"]
+        elif "delivered" in record:
+            extra = {k: v for k, v in record.items() if k != "delivered"}
+            data["zips"].get(record["delivered"], {}).update(delivered=True, **extra)
         elif "forget" in record:
             data["zips"].pop(record["forget"], None)
         elif record.get("finished"):

@@ -6,11 +6,11 @@ prints from them. tests/test_engine_manifest.py calls these directly.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from collector.jsontext import readable
 from collector.status import Cut, CutKind, RunStatus, UnitStatus
 from collector.units import UnitState
 from common.redact import redact_value
@@ -24,7 +24,7 @@ _STOP_NAMES = 3  # roles named in the one line a stopped run prints
 def manifest_json(manifest: Mapping[str, Any]) -> str:
     """The text of manifest.json: every string value redacted (common.redact), then serialised, so
     no secret typed into the request (a SAS signature, a password) reaches the file."""
-    return json.dumps(_redact_once(dict(manifest), {}), indent=2)
+    return readable(_redact_once(dict(manifest), {}))  # indented outer levels, one line per file
 
 
 def _redact_once(value: Any, seen: dict[str, str]) -> Any:

@@ -241,8 +241,7 @@ class Run:
         for name, z in list(self.journal.zips().items()):
             if self.sink.has(name, z["bytes"]):
                 if not z.get("delivered"):  # delivered just before the crash, not yet journalled
-                    z["delivered"] = True
-                    self.journal.record_zip(name, z)
+                    self.journal.record_delivered(name)
                 continue
             z["delivered"] = False
             local = self.staging / name
@@ -373,14 +372,15 @@ class Run:
             rate = entry["bytes"] / took
             self.link_measured = rate if self.link_measured is None else (self.link_measured + rate) / 2
         stats = (getattr(self.sink, "stats", None) or {}).get(name) or {}
-        note = ""
+        note, resumed = "", {}
         if stats.get("bytes_skipped"):  # an interrupted copy/upload was continued, not restarted
-            entry["bytes_resumed"] = stats["bytes_skipped"]
+            resumed = {"bytes_resumed": stats["bytes_skipped"]}
             if "blocks_skipped" in stats:
                 note = f"; {stats['blocks_skipped']} of {stats['blocks']} blocks were already at the destination"
             else:
                 note = f"; {stats['bytes_skipped']} of {stats['bytes']} bytes were already at the destination"
-        self.journal.record_zip(name, entry)
+        entry.update(resumed)
+        self.journal.record_delivered(name, **resumed)
         self.out.verbose(f"Delivered {name} ({entry['bytes']} bytes{note}).")
         return True
 

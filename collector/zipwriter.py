@@ -1,4 +1,4 @@
-"""A streaming zip writer of our own, on public APIs only (struct, zlib.crc32, a compressor object).
+"""A streaming zip writer of our own, on public APIs only (struct, a CRC-32 function, a compressor object).
 
 zipfile offers no public way to give an entry a compression level of its own or to deflate with
 ISA-L / zlib-ng (collector.compress); both needed its private `_compresslevel` / `_compressor`.
@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import struct
 import time
-import zlib
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol
+
+from collector.compress import crc32
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
@@ -93,7 +94,7 @@ class EntryWriter:
 
     def write(self, data: bytes) -> None:
         e = self._e
-        e.crc = zlib.crc32(data, e.crc)
+        e.crc = crc32(data, e.crc)
         e.size += len(data)
         out = self._c.compress(data) if self._c is not None else data
         if out:
