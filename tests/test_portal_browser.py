@@ -112,6 +112,8 @@ def test_the_page_in_chromium(portal, page, azurite, tmp_path):
         time.sleep(0.5)
         page.goto(portal.url)
     expect(auto_row.locator("td").nth(2)).to_contain_text("automatic")
+    expect(auto_row.locator("td").nth(1)).to_contain_text("in progress")
+    expect(auto_row.locator("td .progress")).to_contain_text("%")      # its live progress beside the status
     expect(auto_row.locator("td").nth(2)).to_contain_text("Update failed (Urp.UpdateFailure)")
     expect(auto_row.locator("td").nth(2)).to_contain_text("+ Route publication failure (SlbMuxRoutePublicationFailure)")
     page.screenshot(path=str(shots / "4-automatic-in-history.png"), full_page=True)

@@ -264,7 +264,10 @@ def test_kill_9_of_pep_serve_mid_upload_then_a_restart_resumes_into_one_complete
     assert sent == sum(zips.values()), (sent, sum(zips.values()))   # not one zip byte accepted twice
     assert row["files"] == manifest["summary"]["files"] and row["zips"] == len(listed)
 
-    # no signature anywhere the service wrote
+    # no signature anywhere the service wrote: its log, the state directory, the bundle's output log and report
+    out_log = client.download_blob(f"{row['bundle']}/Get-AzureStackLog_Output.log").readall().decode()
+    assert "Resuming the collection started" in out_log and sig not in out_log
+    assert sig not in client.download_blob(f"{row['bundle']}/CollectionReport.html").readall().decode()
     for p in [log, *(tmp_path / "state").rglob("*")]:
         if p.is_file() and p.suffix in (".json", ".jsonl", ".log", ".html", ".txt", ""):
             assert sig not in p.read_text(errors="replace"), p

@@ -456,6 +456,9 @@ class Portal:
         context.setdefault("settings_error", None)
         context.setdefault("notice", None)
         running = any(r["status"] == "in progress" for r in history["rows"])
+        for r in history["rows"]:  # live progress of the runs of this service, beside their status
+            if r["status"] == "in progress" and (live := self.collections.progress(r["id"])) is not None:
+                r["progress"] = live
         return self._render("overview.html", status=status, user=session.user, csrf_token=session.csrf,
                             health=health, alerts=alerts, history=history, settings=settings, running=running, **context)
 
