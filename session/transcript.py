@@ -88,6 +88,16 @@ def output_block(rendered: str) -> str:
     return "".join(output_line(line) + "\n" for line in lines)
 
 
+def _write_all(f: BinaryIO, data: bytes) -> None:
+    """An unbuffered write may take less than all of `data` (a signal, a full disk): go on until done."""
+    view = memoryview(data)
+    while view:
+        written = f.write(view)
+        if not written:
+            raise OSError(f"cannot write to {getattr(f, 'name', 'the transcript')}")
+        view = view[written:]
+
+
 class Transcript:
     def __init__(self, directory: Path, user: str, machine: str, key: Ed25519PrivateKey | None = None):
         self.started = datetime.now()
@@ -102,7 +112,7 @@ class Transcript:
         # Unbuffered appends: every write is a system call, in the file before the next command runs.
         self._file: BinaryIO | None = open(self.path, "ab", buffering=0)  # noqa: SIM115 - open for the session
         self._sidecar: BinaryIO | None = open(self.chain_path, "ab", buffering=0)  # noqa: SIM115
-        self._sidecar.write(self._chain.first_line())
+        _write_all(self._sidecar, self._chain.first_line())
         user, machine = escape_line(user), escape_line(machine)
         header = (
             "**********************\n"
@@ -127,8 +137,8 @@ class Transcript:
         with self._lock:
             if self._file is None or self._sidecar is None:
                 return  # closed
-            self._file.write(data)
-            self._sidecar.write(self._chain.block(kind, data))
+            _write_all(self._file, data)
+            _write_all(self._sidecar, self._chain.block(kind, data))
             if sync:
                 # the transcript only (a second fsync doubled a session's close, ~2.7 ms each): after a
                 # power cut the chain may end early, and verify reports the unsigned tail as such
