@@ -107,23 +107,16 @@ def _skip_blanks(text: str, i: int) -> int:
     return i
 
 
+# A quoted string: '' / "" inside it and backtick escapes in "..." do not end it; an unclosed one
+# runs to the end of the text. Possessive, so no input makes the engine backtrack.
+_SINGLE_QUOTED = re.compile("[" + _SQ + "](?:[^" + _SQ + "]|[" + _SQ + "]{2})*+(?:[" + _SQ + r"]|\Z)")
+_DOUBLE_QUOTED = re.compile("[" + _DQ + "](?:[^" + _DQ + "`]|[" + _DQ + "]{2}|`.)*+(?:[" + _DQ + r"]|`?\Z)", re.DOTALL)
+
+
 def _end_of_string(text: str, i: int) -> int:
     """Index after the quoted string starting at i (the end of text when it is not closed)."""
-    single = text[i] in _SQ
-    quotes = _SQ if single else _DQ
-    j = i + 1
-    while j < len(text):
-        c = text[j]
-        if not single and c == "`":
-            j += 2
-            continue
-        if c in quotes:
-            if j + 1 < len(text) and text[j + 1] in quotes:  # '' or "" inside the string
-                j += 2
-                continue
-            return j + 1
-        j += 1
-    return len(text)
+    m = (_SINGLE_QUOTED if text[i] in _SQ else _DOUBLE_QUOTED).match(text, i)
+    return m.end() if m else len(text)
 
 
 def _end_of_group(text: str, i: int) -> int:
@@ -143,8 +136,17 @@ def _end_of_group(text: str, i: int) -> int:
             depth -= 1
             if depth == 0:
                 return j + 1
+        else:
+            run = _GROUP_RUN.match(text, j)
+            j = run.end() if run else j + 1
+            continue
         j += 1
     return len(text)
+
+
+# Characters that neither start nor end anything inside an argument: skipped in one step.
+_ORDINARY_RUN = re.compile("[^" + re.escape(_QUOTES + "([{@$`,;|)}&" + _BLANK) + "\r\n]+")
+_GROUP_RUN = re.compile("[^" + re.escape(_QUOTES + "`([{}])") + "]+")
 
 
 def _end_of_argument(text: str, i: int) -> int:
@@ -162,7 +164,8 @@ def _end_of_argument(text: str, i: int) -> int:
         elif c in _BLANK or c in _STATEMENT_END or c == ",":
             break
         else:
-            j += 1
+            run = _ORDINARY_RUN.match(text, j)
+            j = run.end() if run else j + 1
     return min(j, len(text))
 
 
@@ -200,16 +203,24 @@ _PASSWORD_PARAM = re.compile(
 
 
 def _redact_spans(text: str, spans: list[tuple[int, int]]) -> str:
-    for start, end in sorted(set(spans), reverse=True):
+    """`text` with each span's value replaced (spans that overlap an earlier one are dropped)."""
+    parts: list[str] = []
+    done = 0
+    for start, end in sorted(set(spans)):
+        if start < done:
+            continue
         value = text[start:end]
-        if value and value != REDACTED and _quoted_kept(value) != value:
-            text = text[:start] + _quoted_kept(value) + text[end:]
-    return text
+        parts += [text[done:start], _quoted_kept(value) if value else value]
+        done = end
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _password_arguments(text: str) -> str:
     spans: list[tuple[int, int]] = []
     for m in _PASSWORD_PARAM.finditer(text):
+        if spans and m.start() < spans[-1][1]:
+            continue  # inside the value just redacted (an unclosed quote runs to the end)
         i = _skip_blanks(text, m.end())
         if i < len(text) and text[i] not in _STATEMENT_END:
             end = _end_of_argument(text, i)
@@ -233,17 +244,29 @@ _VALUED_COMMON = ("erroraction", "warningaction", "informationaction", "errorvar
 # The common parameters' aliases (-EA Stop, -OV out, -VB): matched exactly, as PowerShell does.
 _VALUED_ALIASES = ("ea", "wa", "ia", "ev", "wv", "iv", "ov", "ob", "pv")
 _SWITCH_ALIASES = ("vb", "db")
-_SECRET_COMMAND = re.compile(r"(?i)(?=[ncs])(?<![\w\-])(?P<name>" + _alternation(_SECRET_COMMANDS) + r")(?![\w\-])")
+# Two families, read separately: a ConvertTo-SecureString inside a New-CloudAdminUser's argument
+# must still be read as a command of its own.
+_PASSWORD_COMMAND = re.compile(r"(?i)(?=[ns])(?<![\w\-])(?P<name>new-cloudadminuser|set-cloudadminuserpassword)(?![\w\-])")
+_CONVERT_COMMAND = re.compile(r"(?i)(?=c)(?<![\w\-])(?P<name>convertto-securestring)(?![\w\-])")
 
 
-def _command_arguments(text: str) -> str:
+def _command_arguments(commands: re.Pattern[str]) -> Callable[[str], str]:
+    return lambda text: _redact_command_arguments(text, commands)
+
+
+def _redact_command_arguments(text: str, commands: re.Pattern[str]) -> str:
     """The secret arguments of the password cmdlets, named with any abbreviation or positional."""
     spans: list[tuple[int, int]] = []
-    for m in _SECRET_COMMAND.finditer(text):
+    scanned = 0  # a name inside the arguments already read is text, not a command (and skipping it keeps this linear)
+    for m in commands.finditer(text):
+        if m.start() < scanned:
+            continue
+        scanned = m.end()
         positional, secret = _SECRET_COMMANDS[m.group("name").lower()]
         named = set(positional) | secret
         position, expecting = 0, None  # expecting: the parameter whose value comes next
         for start, end in _arguments(text, m.end()):
+            scanned = end
             token = text[start:end]
             if expecting is None and token.startswith("-") and len(token) > 1 and token[1].isalpha():
                 name, _, attached = token[1:].partition(":")
@@ -294,7 +317,8 @@ def _all(*words: str) -> Callable[[str], bool]:
 # match, and `in` runs at memory speed where the case-insensitive patterns crawl (~4 MB/s for all
 # passes over ordinary output without the tests, docs/security.md).
 _PASSES: tuple[tuple[Callable[[str], bool], Callable[[str], str]], ...] = (
-    (_any("cloudadminuser", "convertto-securestring"), _command_arguments),
+    (_any("cloudadminuser"), _command_arguments(_PASSWORD_COMMAND)),
+    (_any("convertto-securestring"), _command_arguments(_CONVERT_COMMAND)),
     (_any("-pa", "-ne", "-cu", "-ce"), _password_arguments),
     (_any("<ss"), _sub(_SECURESTRING, lambda m: f"{m.group('open')}{REDACTED}{m.group('close')}")),
     (_any("azsreq1", "azsrsp1"), _sub(_SUPPORT_TOKEN, lambda m: REDACTED)),
