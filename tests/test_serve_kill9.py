@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +57,12 @@ class CountingProxy:
         self.seen: list[Seen] = []
         self.run = 1
         self._lock = threading.Lock()
+        # freeze_when(seen, blob, comp), asked before each request is forwarded: once it says yes, that
+        # request and every later one are held (never forwarded) until `released`, so the state
+        # Azurite has when the test kills the service is exactly what `seen` says
+        self.freeze_when: Callable[[list[Seen], str, str], bool] | None = None
+        self.frozen = threading.Event()
+        self.released = threading.Event()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,6 +74,19 @@ class CountingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                path = parts.path.split("/", 3)   # "", account, container, blob
+                blob, comp = (path[3] if len(path) > 3 else ""), (query.get("comp") or [""])[0]
+                with proxy._lock:
+                    if (not proxy.frozen.is_set() and proxy.freeze_when is not None
+                            and proxy.freeze_when(proxy.seen, blob, comp)):
+                        proxy.frozen.set()
+                    hold = proxy.frozen.is_set()
+                if hold:
+                    proxy.released.wait(300)
+                    self.close_connection = True
+                    return   # no answer: its sender is dead by now
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
@@ -75,12 +95,8 @@ class CountingProxy:
                     data = resp.read()
                 finally:
                     conn.close()
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
-                path = parts.path.split("/", 3)   # "", account, container, blob
                 with proxy._lock:
-                    proxy.seen.append(Seen(proxy.run, self.command, path[3] if len(path) > 3 else "",
-                                           (query.get("comp") or [""])[0], (query.get("blockid") or [""])[0],
+                    proxy.seen.append(Seen(proxy.run, self.command, blob, comp, (query.get("blockid") or [""])[0],
                                            len(body), resp.status))
                 self.send_response(resp.status, resp.reason)
                 for k, v in resp.getheaders():
@@ -108,7 +124,15 @@ class CountingProxy:
         with self._lock:
             return list(self.seen)
 
+    def thaw(self, run: int) -> None:
+        """Forward again (the held requests are dropped); what follows counts as `run`."""
+        with self._lock:
+            self.freeze_when, self.run = None, run
+            self.frozen.clear()
+        self.released.set()
+
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -179,6 +203,9 @@ def test_kill_9_of_pep_serve_mid_upload_then_a_restart_resumes_into_one_complete
         "upload": {"bandwidth_mbps": 2, "block_size_mb": 1 / 64, "concurrency": 2},
     }))
     proxy = CountingProxy(azurite.port)
+    proxy.freeze_when = lambda seen, blob, comp: (
+        comp == "block" and blob.endswith(".zip") and len(committed_zips(seen)) >= 10
+        and any(s.blob == blob for s in staged_zip_blocks(seen)))
     sas = azurite.make_container_sas(permissions="rwl", expiry=timedelta(hours=2))
     container = urlsplit(sas).path.rsplit("/", 1)[1]
     sas = sas.replace(f"127.0.0.1:{azurite.port}", f"127.0.0.1:{proxy.port}")
@@ -192,24 +219,22 @@ def test_kill_9_of_pep_serve_mid_upload_then_a_restart_resumes_into_one_complete
         added = pep(tmp_path, stamp, config, "fault", "add", "update-failed")
         assert added.returncode == 0, added.stderr
 
-        # the automatic collection starts by itself; kill -9 once some zips are whole and others half sent
-        def mid_upload() -> bool:
-            seen = proxy.records()
-            return len(committed_zips(seen)) >= 10 and bool(half_sent(seen))
-        wait_for("the automatic upload to be under way", mid_upload, timeout=180)
+        # the automatic collection starts by itself; once 10 zips are whole, the next block of a zip
+        # that already has one staged is held, and the service is killed: that zip is cut in half
+        assert proxy.frozen.wait(180), "the automatic upload did not get under way"
         rows = requests.get(url + "api/collections", auth=AUTH, timeout=30).json()
         (running,) = rows["rows"]
         assert running["status"] == "in progress" and running["type"] == "automatic"
+        time.sleep(0.5)   # a request already at Azurite when the proxy froze is answered and counted
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
-        time.sleep(0.5)   # a block the proxy was still forwarding for the dead process counts as its own
-        proxy.run = 2
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(30)
     first = proxy.records()
     killed_at = len(first)
+    proxy.thaw(run=2)
 
     proc, url = start_serve(tmp_path, stamp, config, log)
     try:
