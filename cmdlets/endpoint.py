@@ -72,6 +72,9 @@ class ClosePrivilegedEndpoint(Cmdlet):
                 rs.start_transcript()
                 ctx.throw(f"{e.message} Nothing was deleted: the {len(transcripts)} transcript(s) stay on the PEP.",
                           e.error_id, ErrorCategory[e.category], target=sink.description)
+            except BaseException:
+                rs.start_transcript()  # whatever went wrong, the session never goes on unrecorded
+                raise
         finally:
             sink.close()
         for transcript in transcripts:  # every copy is verified: only now the PEP lets go of them
@@ -102,7 +105,12 @@ def _copy_and_verify(ctx: CommandContext, sink: Any, copies: list[tuple[Path, st
         ctx.write_verbose(f"Copying {name} to {sink.description}")
         sink.deliver(local, name, stop=ctx.stop_event)
     for local, name in copies:
-        if sink.sha256(name) != _sha256(local):
+        try:
+            mine = _sha256(local)
+        except OSError as e:  # e.g. shipped and deleted meanwhile by a Close-PrivilegedEndpoint in another session
+            raise DestinationError(f"Cannot read '{local.name}' on the PEP again to check its copy: {e.strerror}",
+                                   "StagedFileUnreadable", Category.ReadError) from None
+        if sink.sha256(name) != mine:
             raise DestinationError(f"The copy of '{name}' on '{sink.description}' does not match the file on the PEP "
                                    "(its SHA-256, read back from the share, differs).", "TranscriptCopyMismatch",
                                    Category.WriteError)
