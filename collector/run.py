@@ -151,6 +151,7 @@ class Run:
         self.link_cap: float | None = getattr(limiter, "rate", None)
         self.link_measured: float | None = None
         self.split_bytes = self.limits.split_bytes
+        self._senders: ThreadPoolExecutor | None = None
         if self.limits.level is None and level_for_link(self.link_cap, self.limits.workers) != FAST:
             self.split_bytes = min(self.split_bytes, SLOW_LINK_SPLIT)
 
@@ -168,6 +169,11 @@ class Run:
             unscanned[st.unit.role] = unscanned.get(st.unit.role, 0) + 1
         mutex = threading.Lock()
         packers = ThreadPoolExecutor(self.limits.workers)
+        # A destination behind a link (share, container: it has a bandwidth limiter) gets its own
+        # sending threads, so the packers never wait for the link and the link never waits for a
+        # packer that is sending; a folder takes a zip at once (a rename), in the packer's thread.
+        self._senders = ThreadPoolExecutor(self.limits.workers) if self.link_cap is not None or hasattr(
+            self.sink, "limiter") else None
 
         def scan_then_pack(st: UnitState) -> None:
             try:
@@ -192,6 +198,8 @@ class Run:
                 list(scanners.map(scan_then_pack, self.states.values()))
         finally:
             packers.shutdown(wait=True)
+            if self._senders is not None:
+                self._senders.shutdown(wait=True)
         self.progress.complete()
 
     # -- scan ---------------------------------------------------------------------------------
@@ -299,7 +307,19 @@ class Run:
         os.replace(tmp, final)
         entry.update(bytes=zw.size, sha256=zw.sha256, delivered=False)  # hashed as written
         self.journal.record_zip(job.name, entry)  # built: a rerun delivers it instead of rebuilding
-        if not self.deliver(final, job.name, entry):
+        if self._senders is not None:  # over a link: sent while the next zips are built
+            self._senders.submit(self.deliver_built, final, job, entry)
+        else:
+            self.deliver_built(final, job, entry)
+
+    def deliver_built(self, final: Path, job: ZipJob, entry: dict[str, Any]) -> None:
+        """Deliver a built zip; what it could not deliver is cut (a bug or an OS error too)."""
+        try:
+            delivered = self.deliver(final, job.name, entry)
+        except Exception as e:  # noqa: BLE001 - one zip must not sink the run; it is reported
+            self.delivery_errors.append(f"{job.name} was built but could not be delivered: {e}")
+            delivered = False
+        if not delivered:
             cut = STOPPED_CUT if self.stop.is_set() else Cut(CutKind.NOT_DELIVERED, f"{job.name} could not be delivered")
             for f in job.files:
                 self.cuts.setdefault(f.key, cut)
