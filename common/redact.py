@@ -11,7 +11,8 @@ portal's logs and error records (docs/security.md, "Redaction"). It removes:
   passwords of New-CloudAdminUser and Set-CloudAdminUserPassword, the string given to
   ConvertTo-SecureString, `password=`/`pwd=` pairs, `"password": "..."` in JSON, SecureStrings
   serialised as CLIXML `<SS>`;
-* support tokens (`AZSREQ1...`, `AZSRSP1...`: the whole token);
+* support tokens (`AZSREQ1...`, `AZSRSP1...`: the whole token); HTTP credentials after
+  `Authorization:` (Basic, Bearer, Negotiate, NTLM);
 * the password in user-info of URLs (`https://user:pass@host/`) and of `\\\\user:pass@host\\share`.
 Everything else is kept byte for byte, and redact(redact(x)) == redact(x).
 """
@@ -69,6 +70,10 @@ _JSON = re.compile(
 )
 _SECURESTRING = re.compile(r"(?is)(?P<open><SS(?:\s[^>]*)?>)(?P<val>.*?)(?P<close></SS>)")
 _SUPPORT_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])AZS(?:REQ|RSP)1[A-Za-z0-9_\-]+=*")
+# HTTP credentials as a logged header or request shows them: `Authorization: Basic dXNlcjpwYXNz`,
+# `Negotiate TlRMTVNT...`, `Bearer eyJ...`; the scheme stays, the credential goes.
+_HTTP_CREDENTIAL = re.compile(r"(?i)(?P<pre>authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
+                              r"(?:basic|bearer|negotiate|ntlm|kerberos)[ \t]+)(?P<val>[A-Za-z0-9+/._~\-]+=*)")
 # Starts at `://` (a literal the engine finds fast); the scheme before it does not matter.
 _URL_USERINFO = re.compile(r"(?P<pre>://[^\s/@:" + _QUOTES + r"]*):(?P<val>[^\s/@" + _QUOTES + r"]+)@")
 _UNC_USERINFO = re.compile(r"(?P<pre>\\\\[^\s\\/@:" + _QUOTES + r"]+):(?P<val>[^\s\\/@" + _QUOTES + r"]+)@")
@@ -322,6 +327,7 @@ _PASSES: tuple[tuple[Callable[[str], bool], Callable[[str], str]], ...] = (
     (_any("-pa", "-ne", "-cu", "-ce"), _password_arguments),
     (_any("<ss"), _sub(_SECURESTRING, lambda m: f"{m.group('open')}{REDACTED}{m.group('close')}")),
     (_any("azsreq1", "azsrsp1"), _sub(_SUPPORT_TOKEN, lambda m: REDACTED)),
+    (_any("authorization"), _sub(_HTTP_CREDENTIAL, lambda m: f"{m.group('pre')}{REDACTED}")),
     (_any("accountkey=", "sharedaccesskey=", "sharedaccesssignature="), _sub(_CONN, lambda m: f"{m.group('name')}={REDACTED}")),
     (_any(*_ANYWHERE), _sub(_JSON, lambda m: f"{m.group('k')}{m.group('name')}{m.group('k')}{m.group('colon')}"
                                              f"{m.group('val')[0]}{REDACTED}{m.group('val')[0]}")),

@@ -73,6 +73,9 @@ CORPUS: list[tuple[str, list[str], list[str]]] = [
     ("Unlock-SupportSession -ResponseToken AZSRSP1eyJ2IjoxLCJz_-Ab09", ["eyJ2", "AZSRSP1eyJ"],
      ["Unlock-SupportSession -ResponseToken "]),
     ("request: AZSREQ1abcDEF_-123== (give it to support)", ["abcDEF", "AZSREQ1a"], ["(give it to support)"]),
+    ("Authorization: Basic QWRtaW46U2VjcmV0UGFzcw== from 10.0.0.1", ["QWRtaW46U2VjcmV0UGFzcw"],
+     ["Authorization: Basic ", " from 10.0.0.1"]),
+    ("{'Authorization': 'Negotiate TlRMTVNTUAADAAAAGAAYAH'}", ["TlRMTVNTUAADAAAAGAAYAH"], ["'Authorization': 'Negotiate "]),
     # user-info
     ("https://bob:UrlPw1@host.example/path?x=1", ["UrlPw1"], ["https://bob:", "@host.example/path?x=1"]),
     ("smb://DOMAIN;bob:SmbPw1@fs/share", ["SmbPw1"], ["@fs/share"]),
@@ -91,6 +94,7 @@ ORDINARY = [
     "AZSREQUEST1 is not a token, nor is XAZSRSP1abc",
     "e-mail bob@contoso.com, \\\\fs\\share, C:\\Users\\bob",
     "design=ok; insignia=1; consigned=yes; Assignature=x",
+    "Authentication: basic, ntlm, negotiate (listener.auth); Authorization failed: Basic authentication is off",
 ]
 
 
