@@ -435,3 +435,36 @@ def test_an_automatic_collection_shows_its_progress_joined_alerts_and_summary(tm
         assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
     finally:
         p.stop()
+
+
+def test_a_collect_logs_now_request_cut_short_resumes_when_submitted_again(tmp_path, azurite):
+    """The service stops mid-upload (its request's SAS lived only in its memory, so nobody resumes it
+    by itself); the same window to the same SAS URL again continues the bundle under a new row."""
+    now = datetime.now(timezone.utc)
+    stamp = small_stamp(tmp_path / "stamp", end=now, days=0.25)
+    slow = {"upload": {"bandwidth_mbps": 1, "block_size_mb": 1 / 32}}
+    sas = azurite.make_container_sas(permissions="rwl")
+    body = {**window(2, now), "sasUrl": sas}
+    p = start_portal(tmp_path, config=slow, stamp=stamp)
+    try:
+        first = requests.post(p.url + "api/collections", json=body, auth=AUTH).json()
+        deadline = time.monotonic() + 60
+        while not ((requests.get(p.url + f"api/collections/{first['id']}", auth=AUTH).json().get("progress") or {})
+                   .get("bytesDone")):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        p.stop()
+    p = start_portal(tmp_path, stamp=stamp)
+    try:
+        cut = requests.get(p.url + f"api/collections/{first['id']}", auth=AUTH).json()
+        assert cut["status"] in ("partial", "failed") and cut["run_status"] == "stopped", cut
+        again = requests.post(p.url + "api/collections", json=body, auth=AUTH).json()
+        assert again["id"] != first["id"]
+        deadline = time.monotonic() + 120
+        while (done := requests.get(p.url + f"api/collections/{again['id']}", auth=AUTH).json())["status"] == "in progress":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert done["status"] == "complete" and done["resumed"] is True and done["bundle"] == cut["bundle"], done
+    finally:
+        p.stop()

@@ -5,7 +5,7 @@ engine in a worker thread with a manual Origin naming that row.
     row = runs.start(body, user)        # CollectNowError when refused; else the new row, in progress
     runs.progress(row.id)               # live progress while it runs in this process, else None
     with runs.live(row_id) as reporter: # the progress of an automatic collection the service's scheduler runs
-    runs.close()                        # stop the runs (each ends with a "stopped" manifest)
+    runs.close()                        # stop the runs and wait for them to settle ("stopped" manifest, final row)
 
 Requests run one at a time, in the order they came (one worker thread); a collection held by
 another process (a PEP Get-AzureStackLog, an automatic collection) is waited for, the row staying
@@ -127,8 +127,11 @@ class Collections:
                 self._live.pop(row_id, None)
 
     def close(self) -> None:
+        """Stop the running request and drop the queued ones; returns when the running one has
+        settled (its bundle says "stopped", its row is final), so a service that stops leaves no
+        row "in progress" behind it. Blocking: call it from a worker thread."""
         self.stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     # -- the worker ----------------------------------------------------------------------------
     def _run(self, row_id: str, plan: Any, live: LiveProgress) -> None:

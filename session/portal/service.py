@@ -194,7 +194,7 @@ class Portal:
         loop = asyncio.get_running_loop()
         for service in self.services:
             await loop.run_in_executor(self.executor, service.stop)
-        self.collections.close()
+        await loop.run_in_executor(self.executor, self.collections.close)
         if self._server:
             self._server.close()
         if self._runner:
