@@ -323,7 +323,6 @@ class Run:
             cut = STOPPED_CUT if self.stop.is_set() else Cut(CutKind.NOT_DELIVERED, f"{job.name} could not be delivered")
             for f in job.files:
                 self.cuts.setdefault(f.key, cut)
-        self.progress.add(job.role, 0, force=True)
 
     def _pack_file(self, zw: ZipWriter, f: FileRef, entry: dict[str, Any], level: int) -> None:
         host = f.unit.host

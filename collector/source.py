@@ -134,7 +134,7 @@ class StampSource:
         if self.faults.unreadable(host, unit, f.relpath):
             return None
         try:
-            with open(self.unit_dir(host, unit) / f.relpath, "rb") as fh:
+            with open(os.path.join(self._hosts, host, unit, f.relpath), "rb") as fh:
                 return first_record_time(fh.read(HEAD_BYTES))
         except OSError:
             return None
