@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from enginehelp import small_stamp
 
-from collector import faultkinds
+from collector import faultkinds, support_switch
 from collector.faultstore import FaultStore
 from session.environment import Environment
 from session.portal.service import PortalThread
@@ -175,6 +175,16 @@ def test_the_page_in_chromium(portal, page, azurite, tmp_path):
     expect(page.locator("body")).to_contain_text("Log collection report")
     expect(page.locator("body")).to_contain_text(sas.split("?")[0])
     page.screenshot(path=str(shots / "10-report.png"), full_page=True)
+
+    # the outage page: Help + Support switched off, the page names the PEP fallback
+    support_switch.set_down(env, "browser test")
+    response = page.goto(portal.url)
+    assert response is not None and response.status == 503
+    expect(page.locator("h2")).to_have_text("Help + Support is down")
+    expect(page.locator("pre")).to_contain_text("Get-AzureStackLog -OutputSasUri")
+    page.screenshot(path=str(shots / "11-outage.png"), full_page=True)
+    support_switch.set_up(env)
     for name in ("1-signin", "2-overview", "3-settings-saved", "4-automatic-in-history", "5-automatic-running",
-                 "6-automatic-complete", "7-collect-refused", "8-collect-started", "9-history-complete", "10-report"):
+                 "6-automatic-complete", "7-collect-refused", "8-collect-started", "9-history-complete", "10-report",
+                 "11-outage"):
         assert (shots / f"{name}.png").stat().st_size > 1000
