@@ -49,6 +49,9 @@ def _now() -> datetime:
 # On a slow link a zip is sent while the next is built; smaller zips start the link sooner.
 SLOW_LINK_SPLIT = 64 * 1048576
 _MEASURED_FROM = 1048576  # deliveries this big say something about the link's speed
+# A role with this little log data is packed by the thread that scanned it: handing it to a packer
+# costs a thread switch and GIL contention for work of a millisecond or two.
+INLINE_BYTES = 1048576
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,10 @@ class Run:
                         self.out.verbose(f"{role}: {len(jobs)} zip file(s) to build from "
                                          f"{sum(len(j.files) for j in jobs)} file(s), {size / 1048576:.1f} MB.")
                     for job in jobs:
-                        packers.submit(self.pack_safely, job)
+                        if size <= INLINE_BYTES:  # a small role: packed here, sooner than a hand-off
+                            self.pack_safely(job)
+                        else:
+                            packers.submit(self.pack_safely, job)
 
         try:
             with ThreadPoolExecutor(self.limits.scan_workers) as scanners:
