@@ -174,9 +174,13 @@ def _end_of_argument(text: str, i: int) -> int:
     return min(j, len(text))
 
 
+_PLACEHOLDER = re.compile(r"<[\w.\[\]]+>")
+
+
 def _is_literal(arg: str) -> bool:
     """A value typed as text (not a variable, an expression or another parameter)."""
-    return bool(arg) and arg[0] not in "$(@-[{"
+    # `<Object>`, `<String[]>`: a syntax placeholder in help text, not a value.
+    return bool(arg) and arg[0] not in "$(@-[{" and _PLACEHOLDER.fullmatch(arg) is None
 
 
 def _arguments(text: str, i: int) -> Iterable[tuple[int, int]]:
@@ -251,8 +255,23 @@ _VALUED_ALIASES = ("ea", "wa", "ia", "ev", "wv", "iv", "ov", "ob", "pv")
 _SWITCH_ALIASES = ("vb", "db")
 # Two families, read separately: a ConvertTo-SecureString inside a New-CloudAdminUser's argument
 # must still be read as a command of its own.
-_PASSWORD_COMMAND = re.compile(r"(?i)(?=[ns])(?<![\w\-])(?P<name>new-cloudadminuser|set-cloudadminuserpassword)(?![\w\-])")
-_CONVERT_COMMAND = re.compile(r"(?i)(?=c)(?<![\w\-])(?P<name>convertto-securestring)(?![\w\-])")
+_PASSWORD_COMMAND = re.compile(r"(?i)(?=[ns])(?<![\w\-])(?P<name>new-cloudadminuser|set-cloudadminuserpassword)(?=[ \t;|)}\r\n]|\Z)")
+_CONVERT_COMMAND = re.compile(r"(?i)(?=c)(?<![\w\-])(?P<name>convertto-securestring)(?=[ \t;|)}\r\n]|\Z)")
+
+
+def _at_statement_start(text: str, i: int) -> bool:
+    """Whether a command name at i is where a command is invoked: at the start of a line (after a
+    `PS>` or `>>` prompt too), after `;`, `|`, `(`, `{`, `=`, `,`, or the call operator. Elsewhere
+    (`get-help New-CloudAdminUser`, a Get-Command table, an error view's `Name : message`) the
+    words after it are not its arguments, and reading them positionally would mangle output."""
+    j = i
+    while j > 0 and text[j - 1] in _BLANK:
+        j -= 1
+    if j > 0 and text[j - 1] in "&." and (j == 1 or text[j - 2] in " \t\r\n;|({=,>"):
+        j -= 1
+        while j > 0 and text[j - 1] in _BLANK:
+            j -= 1
+    return j == 0 or text[j - 1] in "\r\n;|({&=,>"
 
 
 def _command_arguments(commands: re.Pattern[str]) -> Callable[[str], str]:
@@ -264,7 +283,7 @@ def _redact_command_arguments(text: str, commands: re.Pattern[str]) -> str:
     spans: list[tuple[int, int]] = []
     scanned = 0  # a name inside the arguments already read is text, not a command (and skipping it keeps this linear)
     for m in commands.finditer(text):
-        if m.start() < scanned:
+        if m.start() < scanned or not _at_statement_start(text, m.start()):
             continue
         scanned = m.end()
         positional, secret = _SECRET_COMMANDS[m.group("name").lower()]
@@ -273,6 +292,8 @@ def _redact_command_arguments(text: str, commands: re.Pattern[str]) -> str:
         for start, end in _arguments(text, m.end()):
             scanned = end
             token = text[start:end]
+            if token == ":" and position == 0 and expecting is None:
+                break  # `New-CloudAdminUser : <message>`, the error view's first line
             if expecting is None and token.startswith("-") and len(token) > 1 and token[1].isalpha():
                 name, _, attached = token[1:].partition(":")
                 name = name.lower()

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 from enginehelp import small_stamp
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from common.redact import REDACTED, redact, redact_value
@@ -53,6 +53,10 @@ CORPUS: list[tuple[str, list[str], list[str]]] = [
     ("New-CloudAdminUser -Pass Abbrev1 -UserName bob", ["Abbrev1"], ["-UserName bob"]),
     ("New-CloudAdminUser -pa Shortest1 -UserName bob", ["Shortest1"], []),
     ("New-CloudAdminUser Positional1 bob", ["Positional1"], [" bob"]),
+    ("PS>New-CloudAdminUser PromptPos1 bob", ["PromptPos1"], ["PS>New-CloudAdminUser "]),
+    ("x\n>> New-CloudAdminUser ContinuedPos1 bob", ["ContinuedPos1"], []),
+    ("$s = ConvertTo-SecureString AssignedPos1 -AsPlainText -Force", ["AssignedPos1"], ["$s = ConvertTo-SecureString "]),
+    ("& New-CloudAdminUser CalledPos1 bob", ["CalledPos1"], []),
     ("Set-CloudAdminUserPassword bob OldPos1 NewPos1", ["OldPos1", "NewPos1"], ["Set-CloudAdminUserPassword bob "]),
     ("Set-CloudAdminUserPassword -UserName bob -C OldNamed1 -N NewNamed1", ["OldNamed1", "NewNamed1"], []),
     ("Set-CloudAdminUserPassword -UserName bob -NewPass:NewColon1 -CurrentPassword 'Cur 1'",
@@ -87,6 +91,15 @@ ORDINARY = [
     "Collected 12 of 14 roles; exit code=1; partition key=ECE; design=ok",
     "pep -c 'Get-Command' ; head -n 5 -Name foo -Path x -PassThru -C 3",
     "Password      : System.Security.SecureString",
+    # Output that names the password cmdlets: Get-Help, Get-Command, the error view.
+    '    To see the examples, type: "get-help New-CloudAdminUser -examples".\n'
+    '    For more information, type: "get-help New-CloudAdminUser -detailed".',
+    "Function        New-CloudAdminUser\nFunction        Set-CloudAdminUserPassword",
+    "New-CloudAdminUser : The password does not meet the password policy requirements.",
+    "    + CategoryInfo          : InvalidArgument: (bob:String) [New-CloudAdminUser], Exception",
+    "Get-Help 'New-CloudAdminUser' -Full",
+    "    New-CloudAdminUser [[-Password] <Object>] [[-UserName] <Object>] [-AsJob]",
+    "    -Password <Object>\n        The password of the new user.",
     "UserName Password\n-------- --------\nbob      System.Security.SecureString",
     "New-CloudAdminUser -Password $pw -UserName bob",
     "Get-AzureStackLog -OutputSharePath \\\\fs\\share -OutputShareCredential $cred -FilterByRole CA,ECE",
@@ -330,3 +343,41 @@ def test_hostile_text_is_redacted_in_linear_time(text):
     # a second. No timing assertion (the machine is shared): the suite's timeout catches a regression.
     out = redact(text)
     assert redact(out) == out
+
+
+# -- generated: a password in every quoting PowerShell reads, under every accepted parameter name --
+
+def _single_quoted(pw: str) -> str:
+    return "'" + pw.replace("'", "''") + "'"
+
+
+def _double_quoted(pw: str) -> str:
+    escaped = "".join("`" + c if c in '"`$' else c for c in pw)
+    return '"' + escaped + '"'
+
+
+_PASSWORDS = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=8, max_size=24)
+_NAMES = st.sampled_from(["-Password", "-password", "-PASS", "-Pa", "-NewPassword", "-NewPass", "-Ne",
+                          "-CurrentPassword", "-Cu", "-CertificatePassword"])
+
+
+@given(pw=_PASSWORDS, name=_NAMES, quoting=st.sampled_from([_single_quoted, _double_quoted]),
+       colon=st.booleans(), command=st.sampled_from(["New-CloudAdminUser", "Set-CloudAdminUserPassword",
+                                                      "Get-AzureStackLog"]))
+def test_generated_password_arguments_never_survive(pw, name, quoting, colon, command):
+    assume(REDACTED not in pw)
+    typed = f"{command} -UserName bob {name}{':' if colon else ' '}{quoting(pw)} -Verbose"
+    out = redact(typed)
+    assert pw not in out, out
+    assert quoting(pw) not in out
+    assert out.startswith(f"{command} -UserName bob {name}") and out.endswith(" -Verbose"), out
+
+
+@given(pw=_PASSWORDS.filter(lambda p: p[0] not in "$(@-[{" and not any(c in p for c in "'\"`,;|(){}[]&@$"
+                                                                               "\u2018\u2019\u201c\u201d")),
+       old=st.booleans())
+def test_generated_positional_passwords_never_survive(pw, old):
+    typed = f"Set-CloudAdminUserPassword bob {pw} Other-Pw-1" if old else f"New-CloudAdminUser {pw} bob"
+    assume(pw not in "Set-CloudAdminUserPassword bob Other-Pw-1 New-CloudAdminUser" and REDACTED not in pw)
+    out = redact(typed)
+    assert pw not in out and (not old or "Other-Pw-1" not in out), out
