@@ -26,9 +26,11 @@ to the bundle's Get-AzureStackLog_Output.log.
 2. collector.run.Run does the rest in steps: scan every (role, host) unit (collector.logkinds: the
    one definition per kind of log), pack each role's selected files into zips in a staging folder
    (collector.zipwriter; ISA-L or zlib-ng deflate releases the GIL, so threads compress in
-   parallel), deliver each zip when built (the sink makes it visible only when whole; the journal
-   records it, so a rerun of the same request skips it), then report: settle every unit, build
-   manifest.json (collector.manifest, pure), print the closing lines;
+   parallel; the level follows the link's speed: docs/collection.md, "Speed"), deliver each zip
+   when built (to a share or a container by sending threads of their own, so the link never waits
+   for a packer; the sink makes it visible only when whole; the journal records it, so a rerun of
+   the same request skips it), then report: settle every unit, build manifest.json
+   (collector.manifest, pure), print the closing lines;
 3. deliver Get-AzureStackLog_Output.log, the per-collection report (CollectionReport.html,
    collector.bundle_report) and the final manifest, release the lock.
 
