@@ -215,6 +215,7 @@ def _sig(sas: str) -> str:
 TOKEN = "AZSRSP1eyJ2IjoxLCJzaWQiOiJhYmMifQ_RedactMe-9"
 PASSWORD = "Typed-Pw'd`1!"
 OTHER_PASSWORD = "Other-Pw-2X"
+WEAK_PASSWORD = "onlylowercaseletters"
 
 
 def test_secrets_typed_into_pep_c_reach_no_file_and_no_error_text(stamp, tmp_path, azurite):
@@ -272,7 +273,7 @@ def test_secrets_sent_by_a_pypsrp_client_reach_no_file_and_no_error_text(stamp, 
     sas = azurite.make_container_sas("redact-psrp", permissions="rwl")
     readonly = azurite.make_container_sas("redact-psrp-ro", permissions="rl")
     url_password = "UrlInfo-Pw-3Z"
-    secrets = [_sig(sas), _sig(readonly), TOKEN, PASSWORD, url_password]
+    secrets = [_sig(sas), _sig(readonly), TOKEN, PASSWORD, url_password, WEAK_PASSWORD]
     proc, port = _serve(stamp, state)
     errors: list[str] = []
     try:
@@ -292,6 +293,9 @@ def test_secrets_sent_by_a_pypsrp_client_reach_no_file_and_no_error_text(stamp, 
             run("Get-AzureStackLog", OutputSasUri=readonly, FilterByRole="CA")
             run("Get-AzureStackLog", FilterByRole="CA", Password=PASSWORD)
             run("Get-AzureStackLog", OutputSasUri=TOKEN)
+            # A password sent as a plain string (refused by the policy: no digit, no capital).
+            weak = run("New-CloudAdminUser", UserName="AZURESTACK\\redactbob", Password=WEAK_PASSWORD)
+            assert weak.had_errors
         # A user name holding a URL with a password: the sign-in refusal is logged, redacted.
         with pytest.raises(AuthenticationError):
             with RunspacePool(wsman(port, "ntlm", False, user=f"https://bob:{url_password}@host"),
@@ -310,6 +314,7 @@ def test_secrets_sent_by_a_pypsrp_client_reach_no_file_and_no_error_text(stamp, 
     assert "sign-in refused" in log and "https://bob:REDACTED@host" in log, log
     transcripts = "".join(t for n, t in files.items() if n.startswith("transcripts/") and n.endswith(".txt"))
     assert "Get-AzureStackLog" in transcripts
+    assert re.search(r"PS>New-CloudAdminUser .*-Password '?REDACTED", transcripts), transcripts
     blobs = _blobs(azurite, "redact-psrp")
     assert any(n.endswith("manifest.json") for n in blobs)
     assert not _leaks({"errors": "\n".join(errors), "stdout": out, "stderr": err, **files,
