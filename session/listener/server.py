@@ -116,8 +116,8 @@ class Listener:
             raise ValueError("Basic authentication needs HTTPS: add --https, or use --auth ntlm,negotiate on plain HTTP.")
         stamp = env.stamp
         self.machine = stamp.ercs_name
-        domain = stamp.definition.get("domain_fqdn") or stamp.domain
-        self.accounts = Accounts(env.state, domain)
+        # the process's one account store, which the account cmdlets change too (session/accounts.py)
+        self.accounts: Accounts = env.accounts
         self.generated_password = self.accounts.ensure_admin(admin_password_file)
         self.gate = SignInGate(self.accounts, LockoutPolicy.from_settings(env.setting))
         self.idle_timeout = float(idle_timeout if idle_timeout is not None else env.setting("listener.idle_timeout_seconds", 7200))
