@@ -23,9 +23,9 @@ class ClosePrivilegedEndpoint(Cmdlet):
     synopsis = "Ends the privileged endpoint session and ships the session transcripts to a file share."
     description = (
         "Copies the transcripts of this and earlier PEP sessions to the SMB share given by "
-        "-TranscriptsPathDestination, using -Credential, deletes them from the PEP once copied, and ends the "
-        "session. Leaving with Exit-PSSession or exit keeps the transcripts on the PEP; they are shipped by the "
-        "next successful Close-PrivilegedEndpoint."
+        "-TranscriptsPathDestination, using -Credential, reads every copy back to check it, deletes them from "
+        "the PEP once all are checked, and ends the session. Leaving with Exit-PSSession or exit keeps the "
+        "transcripts on the PEP; they are shipped by the next successful Close-PrivilegedEndpoint."
     )
     parameters = (
         Parameter("TranscriptsPathDestination", "string", position=0, mandatory=True, syntax_type="object",
