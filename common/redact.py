@@ -49,7 +49,7 @@ def _alternation(names: Iterable[str]) -> str:
 # (the next parameter of a nested URL). A value split by PowerShell quoting ('ab'+'cd') or holding
 # backtick escapes continues across the join.
 _BARE_VALUE = (r"(?:(?:(?!%26)[^&\s" + _QUOTES + r"<>;,)\]}`])|`.|[" + _QUOTES + r"]\s*\+\s*[" + _QUOTES + r"])+")
-_QUOTED_VALUE = r"(?:'(?:[^']|'')*'|\"(?:[^\"\\`]|\"\"|\\.|`.)*\")"
+_QUOTED_VALUE = r"(?:'(?:[^'\n]|'')*+'|\"(?:[^\"\\`\n]|\"\"|\\.|`.)*+\")"
 _EQ = r"(?:=|%3D|%253D)"
 
 # Connection strings: the whole value up to `;` (a SharedAccessSignature value is itself a query).
@@ -66,7 +66,7 @@ _QUERY = re.compile(r"(?i)(?P<pre>[?&]|%26)(?P<name>" + _alternation(_QUERY_ONLY
 # "password": "x" (JSON) and 'password': 'x' (a Python or PowerShell rendering of a mapping).
 _JSON = re.compile(
     r"(?i)(?P<k>[\"'])(?P<name>" + _alternation(_ANYWHERE) + r")(?P=k)"
-    r"(?P<colon>\s*:\s*)(?P<val>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')"
+    r"(?P<colon>\s*:\s*)(?P<val>\"(?:[^\"\\\n]|\\.)*+\"|'(?:[^'\\\n]|\\.)*+')"
 )
 _SECURESTRING = re.compile(r"(?is)(?P<open><SS(?:\s[^>]*)?>)(?P<val>.*?)(?P<close></SS>)")
 _SUPPORT_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])AZS(?:REQ|RSP)1[A-Za-z0-9_\-]+=*")
@@ -112,16 +112,21 @@ def _skip_blanks(text: str, i: int) -> int:
     return i
 
 
-# A quoted string: '' / "" inside it and backtick escapes in "..." do not end it; an unclosed one
-# runs to the end of the text. Possessive, so no input makes the engine backtrack.
-_SINGLE_QUOTED = re.compile("[" + _SQ + "](?:[^" + _SQ + "]|[" + _SQ + "]{2})*+(?:[" + _SQ + r"]|\Z)")
-_DOUBLE_QUOTED = re.compile("[" + _DQ + "](?:[^" + _DQ + "`]|[" + _DQ + "]{2}|`.)*+(?:[" + _DQ + r"]|`?\Z)", re.DOTALL)
+# A quoted string: '' / "" inside it and backtick escapes in "..." do not end it. Read within one
+# line: in a transcript or a log a stray quote (a value shown without PowerShell's quoting) would
+# otherwise pair with a quote lines below and take everything between. A password holding a line
+# break keeps its first line redacted only (docs/security.md). Possessive: no backtracking.
+_SINGLE_QUOTED = re.compile("[" + _SQ + "](?:[^\n" + _SQ + "]|[" + _SQ + "]{2})*+[" + _SQ + "]")
+_DOUBLE_QUOTED = re.compile("[" + _DQ + "](?:[^\n" + _DQ + "`]|[" + _DQ + "]{2}|`[^\n])*+[" + _DQ + "]")
 
 
 def _end_of_string(text: str, i: int) -> int:
-    """Index after the quoted string starting at i (the end of text when it is not closed)."""
+    """Index after the quoted string starting at i; one not closed on its line ends with the line."""
     m = (_SINGLE_QUOTED if text[i] in _SQ else _DOUBLE_QUOTED).match(text, i)
-    return m.end() if m else len(text)
+    if m:
+        return m.end()
+    eol = text.find("\n", i)
+    return len(text) if eol == -1 else eol
 
 
 def _end_of_group(text: str, i: int) -> int:

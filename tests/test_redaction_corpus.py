@@ -49,6 +49,9 @@ CORPUS: list[tuple[str, list[str], list[str]]] = [
     ('New-CloudAdminUser -UserName bob -Password "Back`"tick`$pw"', ["Back", "tick"], []),
     ("New-CloudAdminUser -UserName bob -Password \u2018Smart\u2019", ["Smart"], []),
     ("New-CloudAdminUser -UserName bob -Password Bare@Word1 -AsJob", ["Bare@Word1"], ["-AsJob"]),
+    # a value shown unquoted with a stray quote: redacted to the end of its line, not beyond
+    ("PS>New-CloudAdminUser -Password:It'sMine1\nNew-CloudAdminUser : refused 'x'", ["It", "sMine1"],
+     ["\nNew-CloudAdminUser : refused 'x'"]),
     ("New-CloudAdminUser -UserName bob -Password:Colon1", ["Colon1"], ["-Password:"]),
     ("New-CloudAdminUser -Pass Abbrev1 -UserName bob", ["Abbrev1"], ["-UserName bob"]),
     ("New-CloudAdminUser -pa Shortest1 -UserName bob", ["Shortest1"], []),
@@ -314,7 +317,9 @@ def test_secrets_sent_by_a_pypsrp_client_reach_no_file_and_no_error_text(stamp, 
     assert "sign-in refused" in log and "https://bob:REDACTED@host" in log, log
     transcripts = "".join(t for n, t in files.items() if n.startswith("transcripts/") and n.endswith(".txt"))
     assert "Get-AzureStackLog" in transcripts
-    assert re.search(r"PS>New-CloudAdminUser .*-Password '?REDACTED", transcripts), transcripts
+    # pypsrp's parameters are transcribed as -Name:value
+    assert re.search(r"PS>New-CloudAdminUser .*-Password:'?REDACTED'?\n", transcripts), transcripts
+    assert re.search(r"PS>Get-AzureStackLog -FilterByRole:CA -Password:'?REDACTED'?\n", transcripts), transcripts
     blobs = _blobs(azurite, "redact-psrp")
     assert any(n.endswith("manifest.json") for n in blobs)
     assert not _leaks({"errors": "\n".join(errors), "stdout": out, "stderr": err, **files,
