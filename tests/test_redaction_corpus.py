@@ -391,3 +391,29 @@ def test_generated_positional_passwords_never_survive(pw, old):
     assume(pw not in "Set-CloudAdminUserPassword bob Other-Pw-1 New-CloudAdminUser" and REDACTED not in pw)
     out = redact(typed)
     assert pw not in out and (not old or "Other-Pw-1" not in out), out
+
+
+def test_help_and_command_tables_of_every_pep_command_pass_unchanged(tmp_path):
+    # Help text names the password cmdlets and shows -Password <Object>, examples and syntax: a
+    # transcript of Get-Help must read as shown, not with REDACTED sprinkled over the placeholders.
+    import io
+
+    from powershell.formatting.sinks import ConsoleSink
+    from session.environment import Environment
+    from session.runspace import Runspace
+
+    rs = Runspace(Environment(state_dir=tmp_path))
+    try:
+        texts = []
+        for command in ["Get-Command", *(f"Get-Help {c.name} {v}" for c in rs.visible_commands()
+                                          for v in ("-Full", "-Examples"))]:
+            buf = io.StringIO()
+            sink = ConsoleSink(buf, buf, width=120)
+            rs.invoke(command, sink)
+            sink.flush()
+            texts.append(buf.getvalue())
+    finally:
+        rs.close()
+    assert any("New-CloudAdminUser" in t and "-Password" in t for t in texts)
+    for text in texts:
+        assert redact(text) == text
