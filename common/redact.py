@@ -336,11 +336,16 @@ def _sub(pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> Call
     return lambda text: pattern.sub(repl, text)
 
 
+_TRIGGER_WORDS: list[str] = []
+
+
 def _any(*words: str) -> Callable[[str], bool]:
+    _TRIGGER_WORDS.extend(words)
     return lambda lowered: any(w in lowered for w in words)
 
 
 def _all(*words: str) -> Callable[[str], bool]:
+    _TRIGGER_WORDS.append(words[0])
     return lambda lowered: all(w in lowered for w in words)
 
 
@@ -364,12 +369,19 @@ _PASSES: tuple[tuple[Callable[[str], bool], Callable[[str], str]], ...] = (
 )
 
 
+# Any word of any pass, in one pattern: most texts (paths, statuses, log lines) have none and
+# return after one scan in C (~1 us for a short string instead of ~7).
+_ANY_TRIGGER = re.compile("|".join(re.escape(w) for w in sorted(set(_TRIGGER_WORDS), key=len, reverse=True)))
+
+
 def redact(text: str) -> str:
     """`text` with every secret replaced by REDACTED; everything else unchanged."""
     if not text:
         return text
     # Passes only ever remove words, so testing the original text is enough.
     lowered = text.lower()
+    if _ANY_TRIGGER.search(lowered) is None:
+        return text
     for may_match, step in _PASSES:
         if may_match(lowered):
             text = step(text)
