@@ -68,15 +68,37 @@ _JSON = re.compile(
     r"(?i)(?P<k>[\"'])(?P<name>" + _alternation(_ANYWHERE) + r")(?P=k)"
     r"(?P<colon>\s*:\s*)(?P<val>\"(?:[^\"\\\n]|\\.)*+\"|'(?:[^'\\\n]|\\.)*+')"
 )
-_SECURESTRING = re.compile(r"(?is)(?P<open><SS(?:\s[^>]*)?>)(?P<val>.*?)(?P<close></SS>)")
+
+
+def _securestrings(text: str) -> str:
+    """The content of every CLIXML `<SS>` (a serialised SecureString) replaced. A scan with find,
+    not a pattern: with no `</SS>` left nothing after can close, so many unclosed tags stay linear."""
+    parts: list[str] = []
+    done = 0
+    while True:
+        start = text.find("<SS", done)
+        if start < 0 or start + 3 >= len(text):
+            break
+        if text[start + 3] not in " \t\r\n>":  # <SSomething> is another tag
+            parts.append(text[done:start + 3])
+            done = start + 3
+            continue
+        opened = text.find(">", start)
+        close = text.find("</SS>", opened) if opened >= 0 else -1
+        if close < 0:
+            break
+        parts += [text[done:opened + 1], REDACTED]
+        done = close
+    parts.append(text[done:])
+    return "".join(parts)
 _SUPPORT_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])AZS(?:REQ|RSP)1[A-Za-z0-9_\-]+=*")
 # HTTP credentials as a logged header or request shows them: `Authorization: Basic dXNlcjpwYXNz`,
 # `Negotiate TlRMTVNT...`, `Bearer eyJ...`; the scheme stays, the credential goes.
 _HTTP_CREDENTIAL = re.compile(r"(?i)(?P<pre>authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
                               r"(?:basic|bearer|negotiate|ntlm|kerberos)[ \t]+)(?P<val>[A-Za-z0-9+/._~\-]+=*)")
 # Starts at `://` (a literal the engine finds fast); the scheme before it does not matter.
-_URL_USERINFO = re.compile(r"(?P<pre>://[^\s/@:" + _QUOTES + r"]*):(?P<val>[^\s/@" + _QUOTES + r"]+)@")
-_UNC_USERINFO = re.compile(r"(?P<pre>\\\\[^\s\\/@:" + _QUOTES + r"]+):(?P<val>[^\s\\/@" + _QUOTES + r"]+)@")
+_URL_USERINFO = re.compile(r"(?P<pre>://[^\s/@:" + _QUOTES + r"]*+):(?P<val>[^\s/@" + _QUOTES + r"]++)@")
+_UNC_USERINFO = re.compile(r"(?P<pre>\\\\[^\s\\/@:" + _QUOTES + r"]++):(?P<val>[^\s\\/@" + _QUOTES + r"]++)@")
 
 
 def _quoted_kept(value: str) -> str:
@@ -356,7 +378,7 @@ _PASSES: tuple[tuple[Callable[[str], bool], Callable[[str], str]], ...] = (
     (_any("cloudadminuser"), _command_arguments(_PASSWORD_COMMAND)),
     (_any("convertto-securestring"), _command_arguments(_CONVERT_COMMAND)),
     (_any("-pa", "-ne", "-cu", "-ce"), _password_arguments),
-    (_any("<ss"), _sub(_SECURESTRING, lambda m: f"{m.group('open')}{REDACTED}{m.group('close')}")),
+    (_any("<ss"), _securestrings),
     (_any("azsreq1", "azsrsp1"), _sub(_SUPPORT_TOKEN, lambda m: REDACTED)),
     (_any("authorization"), _sub(_HTTP_CREDENTIAL, lambda m: f"{m.group('pre')}{REDACTED}")),
     (_any("accountkey=", "sharedaccesskey=", "sharedaccesssignature="), _sub(_CONN, lambda m: f"{m.group('name')}={REDACTED}")),
