@@ -420,3 +420,29 @@ def test_help_and_command_tables_of_every_pep_command_pass_unchanged(tmp_path):
     assert any("New-CloudAdminUser" in t and "-Password" in t for t in texts)
     for text in texts:
         assert redact(text) == text
+
+
+def test_log_records_are_redacted_with_their_arguments_and_tracebacks():
+    import io
+    import logging
+
+    from common.redact import RedactingFormatter
+
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(message)s"))
+    log = logging.getLogger("test.redaction.formatter")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("sign-in refused: user %r", "https://bob:LogPw1@host")
+        try:
+            raise ValueError("cannot open https://a/c?sv=1&sig=TraceSig1&sp=r")
+        except ValueError:
+            log.exception("upload failed for %s", "AZSRSP1LogToken_1")
+    finally:
+        log.removeHandler(handler)
+    text = buf.getvalue()
+    assert "Traceback" in text and "ValueError" in text and "sign-in refused" in text
+    for secret in ("LogPw1", "TraceSig1", "AZSRSP1LogToken_1"):
+        assert secret not in text
