@@ -233,9 +233,14 @@ def _prefixes(name: str, shortest: int) -> list[str]:
 _PASSWORD_PARAMS = ("password", "newpassword", "currentpassword", "certificatepassword")
 # Two letters at least: `-C`, `-N`, `-P` alone are too common elsewhere (pep -c, head -n); the
 # password cmdlets below are handled with every abbreviation PowerShell would accept.
+# A misspelt or invented password parameter (-Pasword, -NewPasswrd, -AdminPwd) is refused by the
+# binder, but the line is transcribed and quoted by the error view: its value is taken as secret too.
+_PASSWORD_LIKE = r"[a-z]*(?:pass(?!thru)|pasw|pssw|pwd)[a-z]*"
 _PASSWORD_PARAM = re.compile(
-    r"(?i)(?=-)(?<![\w\-])-(?:" + _alternation(p for n in _PASSWORD_PARAMS for p in _prefixes(n, 2)) + r")(?P<sep>:|(?=[ \t]))"
+    r"(?i)(?=-)(?<![\w\-])-(?:" + _alternation(p for n in _PASSWORD_PARAMS for p in _prefixes(n, 2)) + "|" + _PASSWORD_LIKE +
+    r")(?P<sep>:|(?=[ \t]))"
 )
+_PASSWORD_LIKE_NAME = re.compile(_PASSWORD_LIKE, re.IGNORECASE)
 
 
 def _redact_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -329,7 +334,8 @@ def _redact_command_arguments(text: str, commands: re.Pattern[str]) -> str:
                     continue
                 matches = [p for p in named if p.startswith(name)]
                 # An ambiguous or unknown abbreviation of a secret name still counts as secret.
-                is_secret = any(p in secret for p in matches) or any(p.startswith(name) for p in _PASSWORD_PARAMS)
+                is_secret = (any(p in secret for p in matches) or any(p.startswith(name) for p in _PASSWORD_PARAMS)
+                             or (not matches and _PASSWORD_LIKE_NAME.fullmatch(name) is not None))
                 if any(s.startswith(name) for s in _SWITCHES) and not is_secret:
                     continue
                 if attached:
@@ -377,7 +383,7 @@ def _all(*words: str) -> Callable[[str], bool]:
 _PASSES: tuple[tuple[Callable[[str], bool], Callable[[str], str]], ...] = (
     (_any("cloudadminuser"), _command_arguments(_PASSWORD_COMMAND)),
     (_any("convertto-securestring"), _command_arguments(_CONVERT_COMMAND)),
-    (_any("-pa", "-ne", "-cu", "-ce"), _password_arguments),
+    (_any("-pa", "-ne", "-cu", "-ce", "pass", "pasw", "pssw", "pwd"), _password_arguments),
     (_any("<ss"), _securestrings),
     (_any("azsreq1", "azsrsp1"), _sub(_SUPPORT_TOKEN, lambda m: REDACTED)),
     (_any("authorization"), _sub(_HTTP_CREDENTIAL, lambda m: f"{m.group('pre')}{REDACTED}")),

@@ -68,6 +68,10 @@ CORPUS: list[tuple[str, list[str], list[str]]] = [
     ("New-CloudAdminUser -EA Stop -VB AfterAliases1 bob", ["AfterAliases1"], ["-EA Stop -VB ", " bob"]),
     ("New-CloudAdminUser -ErrorAction:Stop -Verbose AfterCommon1 bob", ["AfterCommon1"], ["-ErrorAction:Stop"]),
     ("Get-AzureStackLog -FilterByRole CA -Password WrongCmdlet1", ["WrongCmdlet1"], ["-FilterByRole CA"]),
+    # misspelt or invented password parameters: refused, but transcribed and quoted by the error view
+    ("Set-CloudAdminUserPassword -UserName bob -NewPasword Typo1 -CurrentPassword Cur2", ["Typo1", "Cur2"], ["-UserName bob"]),
+    ("New-CloudAdminUser -UserName bob -Pasword Typo3", ["Typo3"], ["-Pasword "]),
+    ("Get-AzureStackLog -AdminPwd Typo4 -FilterByRole CA", ["Typo4"], ["-FilterByRole CA"]),
     ("Start-SecretRotation -CertificatePassword CertPw1", ["CertPw1"], []),
     ("New-CloudAdminUser -Password (ConvertTo-SecureString 'InParens1' -AsPlainText -Force) -UserName bob",
      ["InParens1"], ["-AsPlainText -Force) -UserName bob"]),
@@ -93,6 +97,7 @@ CORPUS: list[tuple[str, list[str], list[str]]] = [
 ORDINARY = [
     "Collected 12 of 14 roles; exit code=1; partition key=ECE; design=ok",
     "pep -c 'Get-Command' ; head -n 5 -Name foo -Path x -PassThru -C 3",
+    "Start-Process -PassThru notepad; Get-Item -Path C:\\x -Name y",
     "Password      : System.Security.SecureString",
     # Output that names the password cmdlets: Get-Help, Get-Command, the error view.
     '    To see the examples, type: "get-help New-CloudAdminUser -examples".\n'
