@@ -143,6 +143,7 @@ class Portal:
         self.executor = ThreadPoolExecutor(max_workers=int(env.setting("portal.workers", 8)), thread_name_prefix="pep-portal")
         self.templates = jinja2.Environment(loader=jinja2.PackageLoader("session.portal", "templates"),
                                             autoescape=True)
+        self.templates.filters["when"] = views.short_time
         self._runner: web.AppRunner | None = None
         self._server: asyncio.Server | None = None
         self.host: str | None = None

@@ -56,6 +56,17 @@ def alerts_json(env: Environment, state: str | None) -> list[dict[str, Any]]:
     return out
 
 
+def short_time(value: object) -> str:
+    """An ISO 8601 UTC time as the page's tables show it: `2026-11-25 08:00:05` (the API keeps the
+    full form)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value
+
+
 def row_json(row: HistoryRow, progress: dict[str, Any] | None = None) -> dict[str, Any]:
     """A history row as the API shows it: the local report path becomes the report's URL, the owner
     (host, process) stays in the state directory; `progress` while it runs here."""
