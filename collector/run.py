@@ -175,8 +175,7 @@ class Run:
         # A destination behind a link (share, container: it has a bandwidth limiter) gets its own
         # sending threads, so the packers never wait for the link and the link never waits for a
         # packer that is sending; a folder takes a zip at once (a rename), in the packer's thread.
-        self._senders = ThreadPoolExecutor(self.limits.workers) if self.link_cap is not None or hasattr(
-            self.sink, "limiter") else None
+        self._senders = ThreadPoolExecutor(self.limits.workers) if hasattr(self.sink, "limiter") else None
 
         def scan_then_pack(st: UnitState) -> None:
             try:
