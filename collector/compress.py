@@ -4,16 +4,18 @@ Backends: ISA-L (python-isal) for the fast levels, zlib-ng for the higher ones, 
 is installed. All produce standard raw deflate streams (any unzip reads them) and release the GIL
 while compressing, so zips built on several threads compress in parallel.
 
-Measured on the generated stamp's logs (text with ids, ETW and event-log records), one core:
+Measured on the generated stamps' logs (text with ids, ETW and event-log records), one core of
+this machine (speeds vary with its load; the ratios do not):
 
     ISA-L 1     485 MB/s   ratio 0.354      (ISA-L 2 and 3: same ratio, slower)
     zlib-ng 6    92 MB/s   ratio 0.326
-    zlib-ng 9    51 MB/s   ratio 0.331      (no better than 6 on these logs)
+    zlib-ng 8    40 MB/s   ratio 0.315      (zlib-ng 7 sits between 6 and 8)
+    zlib-ng 9    45 MB/s   ratio 0.321      (worse than 8 on these logs)
 
-So there are two useful settings: ISA-L 1 ("fast") and zlib-ng 6 ("small"). Which one is best
-depends on what the collection waits for (level_for_link): to a folder or a fast link the packing
-threads are the bottleneck and "fast" wins; on a slow link the link is, and every byte saved is
-time saved, as long as the compressing threads still feed the link faster than it drains.
+So three settings are worth having: ISA-L 1 (FAST), zlib-ng 6 and zlib-ng 8 (SMALLEST). Which one
+is best depends on what the collection waits for (level_for_link): to a folder or a fast link the
+packing threads are the bottleneck and FAST wins; on a slow link the link is, and every byte saved
+is time saved, as long as the compressing threads still feed the link faster than it drains.
 """
 from __future__ import annotations
 
@@ -44,9 +46,9 @@ except ImportError:
 BACKEND = "isal" if _isal else ("zlib-ng" if _zng else "zlib")
 # CRC-32 as zip entries need it; ISA-L's and zlib-ng's use SIMD, several times zlib's speed.
 crc32 = _isal.crc32 if _isal is not None else (_zng.crc32 if _zng is not None else zlib.crc32)
-FAST, SMALL = 1, 6
-# (input MB/s per core, output/input) of each useful level, from the table above
-_PROFILE = {FAST: (485e6, 0.354), SMALL: (92e6, 0.326)}
+FAST, SMALL, SMALLEST = 1, 6, 8
+# (input bytes/s per core, output/input) of each useful level, fastest first, from the table above
+_PROFILE = {FAST: (485e6, 0.354), SMALL: (92e6, 0.326), SMALLEST: (40e6, 0.315)}
 
 
 def compressobj(level: int) -> Compressor:
@@ -66,15 +68,20 @@ def level_for_link(link_bytes_per_second: float | None, workers: int) -> int:
     (None: no link to wait for, e.g. a local folder). A zip is delivered while the next is built,
     so the run takes about as long as its slower stage, per input byte:
     max(1 / (workers x speed / 2), ratio / link); the half leaves room for reading, hashing and
-    the rest of the run. The level with the smaller figure wins; ties go to the faster one."""
+    the rest of the run. The level with the smallest figure wins; ties go to the faster one."""
     if not link_bytes_per_second or link_bytes_per_second <= 0:
         return FAST
+    link = link_bytes_per_second
 
     def per_byte(level: int) -> float:
         speed, ratio = _PROFILE[level]
-        return max(2 / (max(workers, 1) * speed), ratio / link_bytes_per_second)
+        return max(2 / (max(workers, 1) * speed), ratio / link)
 
-    return SMALL if per_byte(SMALL) < per_byte(FAST) else FAST
+    best = FAST
+    for level in _PROFILE:  # fastest first: a slower level must be strictly better
+        if per_byte(level) < per_byte(best):
+            best = level
+    return best
 
 
 # What is decided by name: already-compressed formats are stored; the log kinds the engine collects

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from enginehelp import small_stamp
 
-from collector.compress import FAST, SMALL, level_for_link, worth_deflating
+from collector.compress import FAST, SMALL, SMALLEST, level_for_link, worth_deflating
 
 ROOT = Path(__file__).resolve().parent.parent
 MBIT = 1_000_000 / 8
@@ -23,10 +23,11 @@ MBIT = 1_000_000 / 8
 def test_the_level_follows_the_link():
     assert level_for_link(None, 2) == FAST  # a folder: the packers are the bottleneck
     assert level_for_link(10_000 * MBIT, 2) == FAST  # 10 Gbit/s: the same
-    assert level_for_link(40 * MBIT, 2) == SMALL  # 40 Mbit/s: bytes saved are time saved
-    assert level_for_link(5 * MBIT, 1) == SMALL
-    # where the two meet: a link fast enough that the slower level would keep it waiting
-    assert level_for_link(200 * MBIT, 2) == SMALL and level_for_link(400 * MBIT, 2) == FAST
+    assert level_for_link(40 * MBIT, 2) == SMALLEST  # 40 Mbit/s: bytes saved are time saved
+    assert level_for_link(5 * MBIT, 1) == SMALLEST
+    # a faster link: the slowest level would keep it waiting, a middle one does not
+    assert level_for_link(200 * MBIT, 2) == SMALL and level_for_link(100 * MBIT, 1) == SMALL
+    assert level_for_link(400 * MBIT, 2) == FAST
 
 
 def test_what_is_stored_and_what_is_deflated():
