@@ -561,7 +561,11 @@ def _show(value: Any, limits: Limits, depth: int = 0) -> str:
             items.append(f"... ({len(value)} elements)")
         return ",".join(items)
     text = _cut(to_string(value), limits)
-    return f"'{text}'" if (" " in text or not text) else text
+    # Quoted as PowerShell reads it back (a quote doubled): the transcript's line stays one argument
+    # per value, so the redactor (common/redact.py) takes a password's value whole.
+    if not text or any(c in text for c in " \t'\"`$;|&(){}[],@#<>\u2018\u2019\u201a\u201b\u201c\u201d\u201e"):
+        return "'" + "".join(c * 2 if c in "'\u2018\u2019\u201a\u201b" else c for c in text) + "'"
+    return text
 
 
 def _log_internal_error(env: Environment, command: str, tb: str) -> None:

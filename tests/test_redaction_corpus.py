@@ -224,6 +224,7 @@ TOKEN = "AZSRSP1eyJ2IjoxLCJzaWQiOiJhYmMifQ_RedactMe-9"
 PASSWORD = "Typed-Pw'd`1!"
 OTHER_PASSWORD = "Other-Pw-2X"
 WEAK_PASSWORD = "onlylowercaseletters"
+SPACED_PASSWORD = "it's Spaced-Pw 9 Spaced-Tail"
 
 
 def test_secrets_typed_into_pep_c_reach_no_file_and_no_error_text(stamp, tmp_path, azurite):
@@ -281,7 +282,7 @@ def test_secrets_sent_by_a_pypsrp_client_reach_no_file_and_no_error_text(stamp, 
     sas = azurite.make_container_sas("redact-psrp", permissions="rwl")
     readonly = azurite.make_container_sas("redact-psrp-ro", permissions="rl")
     url_password = "UrlInfo-Pw-3Z"
-    secrets = [_sig(sas), _sig(readonly), TOKEN, PASSWORD, url_password, WEAK_PASSWORD]
+    secrets = [_sig(sas), _sig(readonly), TOKEN, PASSWORD, url_password, WEAK_PASSWORD, SPACED_PASSWORD, "Spaced-Tail"]
     proc, port = _serve(stamp, state)
     errors: list[str] = []
     try:
@@ -300,6 +301,8 @@ def test_secrets_sent_by_a_pypsrp_client_reach_no_file_and_no_error_text(stamp, 
             assert ok.state == PSInvocationState.COMPLETED, errors
             run("Get-AzureStackLog", OutputSasUri=readonly, FilterByRole="CA")
             run("Get-AzureStackLog", FilterByRole="CA", Password=PASSWORD)
+            # A quote and blanks: the transcript quotes it as PowerShell would ('it''s ...), so it is one value.
+            run("Get-AzureStackLog", FilterByRole="CA", Password=SPACED_PASSWORD)
             run("Get-AzureStackLog", OutputSasUri=TOKEN)
             # A password sent as a plain string (refused by the policy: no digit, no capital).
             weak = run("New-CloudAdminUser", UserName="AZURESTACK\\redactbob", Password=WEAK_PASSWORD)
