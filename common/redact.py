@@ -62,6 +62,11 @@ _PAIR = re.compile(
     r"(?:(?P<eq>" + _EQ + r")(?P<val>" + _BARE_VALUE + r")"
     r"|(?P<eq2>\s*=\s*)(?P<qval>" + _QUOTED_VALUE + r"))"
 )
+# `sig=` itself split by PowerShell quoting ('...si'+'g=abc...'): a join may sit between any two
+# characters of the name, and the value continues as above.
+_JOIN = r"(?:[" + _QUOTES + r"][ \t]*\+[ \t]*[" + _QUOTES + r"])"
+_SPLIT_SIG = re.compile(r"(?i)(?=[sS])(?<![A-Za-z])(?P<name>s" + _JOIN + r"?i" + _JOIN + r"?g" + _JOIN + r"?)"
+                        r"(?P<eq>" + _EQ + r")(?P<val>" + _BARE_VALUE + r")")
 _QUERY = re.compile(r"(?i)(?P<pre>[?&]|%26)(?P<name>" + _alternation(_QUERY_ONLY) + r")(?P<eq>" + _EQ + r")(?P<val>" + _BARE_VALUE + r")")
 # "password": "x" (JSON) and 'password': 'x' (a Python or PowerShell rendering of a mapping).
 _JSON = re.compile(
@@ -377,6 +382,14 @@ def _all(*words: str) -> Callable[[str], bool]:
     return lambda lowered: all(w in lowered for w in words)
 
 
+def _split_join_test(lowered: str) -> bool:
+    """A name split by quoting needs a `+` and a quote."""
+    return "+" in lowered and any(q in lowered for q in _QUOTES)
+
+
+_TRIGGER_WORDS.extend(_QUOTES)
+
+
 # Each pass with a cheap test on the lower-cased text: a pass whose words do not occur cannot
 # match, and `in` runs at memory speed where the case-insensitive patterns crawl (~4 MB/s for all
 # passes over ordinary output without the tests, docs/security.md).
@@ -392,6 +405,7 @@ _PASSES: tuple[tuple[Callable[[str], bool], Callable[[str], str]], ...] = (
                                              f"{m.group('val')[0]}{REDACTED}{m.group('val')[0]}")),
     (_any(*_QUERY_ONLY), _sub(_QUERY, lambda m: f"{m.group('pre')}{m.group('name')}{m.group('eq')}{REDACTED}")),
     (_any(*_ANYWHERE), _sub(_PAIR, _pair)),
+    (_split_join_test, _sub(_SPLIT_SIG, lambda m: f"{m.group('name')}{m.group('eq')}{REDACTED}")),
     (_all("://", "@"), _sub(_URL_USERINFO, lambda m: f"{m.group('pre')}:{REDACTED}@")),
     (_all("\\\\", "@"), _sub(_UNC_USERINFO, lambda m: f"{m.group('pre')}:{REDACTED}@")),
 )

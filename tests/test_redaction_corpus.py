@@ -35,6 +35,8 @@ CORPUS: list[tuple[str, list[str], list[str]]] = [
     ("https://p/?t=https%253A%252F%252Fa%253Fsig%253DTwiceEncoded", ["TwiceEncoded"], []),
     ("'https://a/c?sv=1&sig=Split'+'Quoted&sp=r'", ["Split", "Quoted"], ["&sp=r'"]),
     ('"https://a/c?sv=1&sig=Split" + "DoubleQ&sp=r"', ["Split", "DoubleQ"], ['&sp=r"']),
+    ("'https://a/c?sv=1&si'+'g=SplitName1&sp=r'", ["SplitName1"], ["&sp=r'", "&si'+'g="]),
+    ("\u2018https://a/c?s\u2019 + \u2018ig=SplitName2\u2019", ["SplitName2"], []),
     ('"https://a/c?sv=1&sig=Back`tick`$Escaped&sp=r"', ["Back", "tick", "Escaped"], ["&sp=r"]),
     ("BlobEndpoint=https://a.blob/;SharedAccessSignature=sv=2020&sig=ConnSig;Other=1",
      ["ConnSig"], ["BlobEndpoint=https://a.blob/;", ";Other=1"]),
