@@ -148,7 +148,10 @@ class Engine:
         cpu = os.cpu_count() or 2
         self.limits = Limits(
             workers=int(env.setting("collection.concurrency", max(2, cpu))),
-            scan_workers=int(env.setting("collection.scan_concurrency", 2)),  # CPU-bound: more threads only contend
+            # Listing a local stamp is Python work under one GIL: a second thread only contends (the
+            # everyday collection's scan-and-pack took 0.31 s with two, 0.23 s with one). Hosts made
+            # slow by a fault have latency to hide, so then two.
+            scan_workers=int(env.setting("collection.scan_concurrency", 2 if self.faults.slow_hosts else 1)),
             split_bytes=int(float(env.setting("collection.zip_split_mb", 512)) * 1048576),
             level=_level_setting(env.setting("collection.compress_level", "auto")),
             host_timeout=float(env.setting("collection.host_timeout_seconds", 1800)),
