@@ -5,7 +5,7 @@
                                 (141 when the reader of its output went away: docs/behaviour.md)
     pep --json -c "<input>"     output objects as JSON lines on stdout, error records on stderr
     pep run FILE.ps1            run a workstation script
-    pep serve [--listen HOST:PORT] [--https] [--auth basic,ntlm,negotiate] [--portal HOST:PORT]
+    pep serve [--listen HOST:PORT] [--https] [--auth basic,ntlm,negotiate] [--portal [HOST:PORT]]
     pep connect HOST[:PORT] --user USER [--https] [--configuration-name PrivilegedEndpoint]
     pep stamp generate DIR [--nodes N] [--days D] [--mb-per-hour M] [--seed S] [--end ISO]
     pep fault add KIND [TARGET] | pep fault list | pep fault clear [ID | --all] | pep fault kinds
@@ -53,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--https", action="store_true")
     serve.add_argument("--auth", default="basic,ntlm,negotiate")
     serve.add_argument("--admin-password-file", metavar="FILE")
-    serve.add_argument("--portal", metavar="HOST:PORT",
-                       help="also start the Help + Support service (API and page), e.g. 127.0.0.1:8443")
+    serve.add_argument("--portal", metavar="HOST:PORT", nargs="?", const="127.0.0.1:8443",
+                       help="also start the Help + Support service (API and page); alone: 127.0.0.1:8443")
 
     connect = sub.add_parser("connect", parents=[common], help="open a console on a remote PSRP endpoint")
     connect.add_argument("host", metavar="HOST[:PORT]")
