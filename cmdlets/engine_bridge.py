@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from collector.commands import AUTOMATIC_COMMAND as AUTOMATIC
+from collector.commands import COLLECT_NOW_COMMAND as COLLECT_NOW
 from collector.errors import Category, CollectionError, CollectionStopped
 from collector.plan import CollectionRequest
 from collector.report import Progress
@@ -82,9 +84,6 @@ def _behind_help_and_support(ctx: CommandContext) -> Callable[[dict[str, Any]], 
     """While Help + Support collects (automatically, or "Collect logs now"), a PEP collection waits for
     it with one visible line, and Ctrl+C stops the wait; a collection of another PEP session still
     refuses at once with CollectionAlreadyRunning (docs/help-support.md, Automatic collection)."""
-    from collector.collect_now import COMMAND as COLLECT_NOW
-    from collector.scheduler import COMMAND as AUTOMATIC
-
     told = False
 
     def wait(holder: dict[str, Any]) -> bool:

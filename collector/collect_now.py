@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from collector.commands import COLLECT_NOW_COMMAND
 from collector.destination import AsTyped, Destination, collection_request
 from collector.errors import DestinationError
 from collector.history import CollectionType, Origin
@@ -42,7 +43,7 @@ from collector.sas import SasUriError, parse_sas_url
 from collector.settings import EngineEnv
 from collector.window import Window, fmt
 
-COMMAND = "Collect logs now"
+COMMAND = COLLECT_NOW_COMMAND
 MIN_WINDOW = timedelta(hours=1)
 MAX_WINDOW = timedelta(hours=4)
 MAX_AGE = timedelta(days=7)

@@ -60,6 +60,7 @@ from typing import Any
 from collector import automatic_settings, support_switch
 from collector.alerts import ACTIVE, Alert
 from collector.collect_now import CollectNowPlan
+from collector.commands import AUTOMATIC_COMMAND
 from collector.destination import AsTyped, Destination, collection_request, open_sink
 from collector.errors import CollectionError, CollectionStopped
 from collector.history import CollectionType, History, HistoryRow, HistoryStatus, Origin, failed, new_id, new_row
@@ -71,7 +72,7 @@ from common.state import atomic_write_json
 
 log = logging.getLogger("azs.automatic")
 
-COMMAND = "Automatic collection"
+COMMAND = AUTOMATIC_COMMAND
 LEAD = timedelta(hours=1)           # the window starts this long before the earliest trigger alert
 MAX_WINDOW = timedelta(hours=4)     # and lasts at most this long
 DAY = timedelta(hours=24)
