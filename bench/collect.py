@@ -54,6 +54,21 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, stdin: object = Non
         return wall, usage.ru_maxrss, out.read().decode(errors="replace")
 
 
+CORES_PROBE = "import hashlib\nb = bytes(range(256)) * 4096\nfor _ in range(300): hashlib.sha256(b).digest()"
+
+
+def cores_free() -> float:
+    """How many cores this run really has: the same CPU-bound work (SHA-256 of 300 MB) in two
+    processes at once against one, as a speed-up (2.0: both cores free; 1.0: the second core is
+    someone else's). Printed beside the figures, since a two-packer run can only use what is free."""
+    one = timed([sys.executable, "-c", CORES_PROBE])[0]
+    t = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", CORES_PROBE]) for _ in range(2)]
+    for p in procs:
+        p.wait()
+    return 2 * one / (time.perf_counter() - t)
+
+
 def pep(*args: str) -> list[str]:
     return [sys.executable, "-m", "pep", *args]
 
@@ -144,7 +159,7 @@ def breakdown(args: list[str], env: dict[str, str]) -> str:
 
 
 def whole_case(title: str, args: list[str], env: dict[str, str], out: Path, stamp: Path, work: Path, runs: int,
-               targets: str) -> dict[str, float]:
+               targets: str, one_packer: bool = False) -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
     timed(pep(*args), env)  # warm-up: page cache, the embedded stamp, first-use costs; gives the file list
     files = listed_files(out, stamp)
@@ -152,12 +167,18 @@ def whole_case(title: str, args: list[str], env: dict[str, str], out: Path, stam
     listing.write_text("\n".join(files) + "\n")
     size = sum(os.path.getsize(f) for f in files)
     target = work / "baseline.zip"
-    pep_t, zip_t, start_t, rss = [], [], [], []
+    pep_t, zip_t, start_t, rss, one_t, cores = [], [], [], [], [], []
+    single = work / "one-packer.json"
+    single.write_text(json.dumps({"collection": {"concurrency": 1}}))
     for _ in range(runs):
+        cores.append(cores_free())
         shutil.rmtree(out, ignore_errors=True)
         w, r, _ = timed(pep(*args), env)
         pep_t.append(w)
         rss.append(r)
+        if one_packer:  # the same command with one packing thread (collection.concurrency 1)
+            shutil.rmtree(out, ignore_errors=True)
+            one_t.append(timed(pep("--config", str(single), *args), env)[0])
         target.unlink(missing_ok=True)
         with open(listing) as fin:
             zip_t.append(timed(["zip", "-1", "-q", "-@", str(target)], stdin=fin)[0])
@@ -167,6 +188,12 @@ def whole_case(title: str, args: list[str], env: dict[str, str], out: Path, stam
     print(f"{title}: {len(files)} files, {size / MB:.1f} MB; median of {runs}")
     print(f"    whole process {e:.2f} s, zip -1 {z:.2f} s: ratio {e / z:.2f} (run by run: {each}); "
           f"pep -c Get-Command {s:.2f} s, so {e - s:+.2f} s over start-up; peak memory {max(rss) / 1024:.0f} MB")
+    if one_t:
+        o = statistics.median(one_t)
+        print(f"    with one packing thread (collection.concurrency 1): {o:.2f} s, ratio {o / z:.2f}; two packers "
+              f"take {e / o:.2f} of its time (run by run: {', '.join(f'{a / b:.2f}' for a, b in zip(pep_t, one_t, strict=True))})")
+    print(f"    cores free while measuring (two CPU-bound processes against one): median {statistics.median(cores):.2f} "
+          f"(run by run: {', '.join(f'{c:.2f}' for c in cores)}); load average {os.getloadavg()[0]:.2f}")
     print(f"    targets: {targets}")
     print(breakdown(args, env))
     return {"ratio": e / z, "over_startup": e - s, "rss_mb": max(rss) / 1024}
@@ -183,7 +210,7 @@ def section_whole(ns: argparse.Namespace, work: Path) -> None:
     out = work / "out-451"
     whole_case("every log of the 451 MB stamp, to a folder",
                ["--stamp", str(stamp), "-c", f"Get-AzureStackLog -OutputPath '{out}' -FromDate '{frm}' -IncludeDumpFile"],
-               env, out, stamp, work, ns.runs, "ratio <= 0.35 against zip -1; peak <= 150 MB")
+               env, out, stamp, work, ns.runs, "ratio <= 0.35 against zip -1; peak <= 150 MB", one_packer=True)
     embedded = work / "state-whole" / "stamp"
     out = work / "out-default"
     whole_case("the default collection (last 4 hours, all roles) on the embedded stamp",
