@@ -336,3 +336,11 @@ Invoke-Command -Session $s { Test-ListenerStreams 1 }
     # an error made on this side (the session is closed) keeps the local view
     assert "PSComputerName" not in local
     assert local.endswith("    + FullyQualifiedErrorId : InvalidSessionState\n")
+
+
+def test_pep_run_shows_output_in_the_order_the_script_wrote_it(tmp_path):
+    script = tmp_path / "order.ps1"
+    script.write_text('"first"\nWrite-Host "second"\n"third"\n', encoding="utf-8")
+    proc = pep_run(script, tmp_path / "state")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["first", "second", "third"]

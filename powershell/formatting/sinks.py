@@ -104,6 +104,9 @@ class ConsoleSink:
     # -- immediate streams ----------------------------------------------------------------------
     def _write(self, stream: TextIO, text: str, color: str | None = None) -> None:
         with self._lock:
+            # Output written before this line is shown before it, as Out-Default shows it: a script's
+            # `"first"; Write-Host "second"` reads in that order (a table is cut into two there).
+            self._render_pending()
             if self.is_tty and color:
                 text = _paint(text, color)
             if self._progress is not None and self._progress.started:
@@ -149,10 +152,17 @@ class ConsoleSink:
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
-            pending, self._pending = self._pending, []
-            if pending:
-                self.out.write(format_output(pending, self.width))
+            self._render_pending()
             self.out.flush()
+
+    def _render_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            text = format_output(pending, self.width)
+            if self._progress is not None and self._progress.started:
+                self._progress.print(text)
+            else:
+                self.out.write(text)
 
 
 class JsonSink:
