@@ -13,7 +13,10 @@ whole in the bundle) and `delivery_errors`. The manifest is a pure function of t
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -52,6 +55,11 @@ _MEASURED_FROM = 1048576  # deliveries this big say something about the link's s
 # A role with this little log data is packed by the thread that scanned it: handing it to a packer
 # costs a thread switch and GIL contention for work of a millisecond or two.
 INLINE_BYTES = 1048576
+# The GIL's switch interval while a run goes on (Python's default is 5 ms). The scanning thread and
+# the packers' Python work between their C calls (read, deflate, hash, write: those release the GIL)
+# wait for the GIL after every system call; with the default the scanner finished listing the 451 MB
+# stamp at about 0.9 s into the run, with 0.5 ms at about 0.7 s, and the whole run took about 10 % less.
+SWITCH_INTERVAL = 0.0005
 
 
 @dataclass(frozen=True)
@@ -166,12 +174,30 @@ class Run:
 
     # -- the whole run ------------------------------------------------------------------------
     def execute(self) -> None:
+        before = sys.getswitchinterval()
+        sys.setswitchinterval(min(before, SWITCH_INTERVAL))
+        try:
+            self._execute()
+        finally:
+            sys.setswitchinterval(before)
+
+    def _execute(self) -> None:
         done = self.resume_deliveries()
         unscanned: dict[str, int] = {}
         for st in self.states.values():
             unscanned[st.unit.role] = unscanned.get(st.unit.role, 0) + 1
         mutex = threading.Lock()
         packers = ThreadPoolExecutor(self.limits.workers)
+        # Zips waiting for a packer, biggest first: the role scanned last may be the biggest (on the
+        # generated stamps VirtualMachines, a quarter of the bytes, is the 77th of 79 roles), and
+        # taken in turn it left one packer building it alone at the end while the other idled.
+        waiting: list[tuple[int, int, ZipJob]] = []
+        order = itertools.count()
+
+        def pack_biggest() -> None:
+            with mutex:
+                _, _, job = heapq.heappop(waiting)
+            self.pack_safely(job)
         # A destination behind a link (share, container: it has a bandwidth limiter) gets its own
         # sending threads, so the packers never wait for the link and the link never waits for a
         # packer that is sending; a folder takes a zip at once (a rename), in the packer's thread.
@@ -196,7 +222,9 @@ class Run:
                         if size <= INLINE_BYTES:  # a small role: packed here, sooner than a hand-off
                             self.pack_safely(job)
                         else:
-                            packers.submit(self.pack_safely, job)
+                            with mutex:
+                                heapq.heappush(waiting, (-job.size, next(order), job))
+                            packers.submit(pack_biggest)
 
         try:
             with ThreadPoolExecutor(self.limits.scan_workers) as scanners:

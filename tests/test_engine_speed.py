@@ -94,3 +94,23 @@ def test_a_folder_collection_uses_the_fastest_level_and_its_manifest_hashes_hold
     for z in zips:
         assert hashlib.sha256((bundle / z["name"]).read_bytes()).hexdigest() == z["sha256"]
         assert (bundle / z["name"]).stat().st_size == z["bytes"]
+
+
+def test_every_file_once_whichever_packer_builds_it_and_the_switch_interval_is_given_back(tmp_path):
+    """Waiting zips go to the packers biggest first and the run shortens the GIL's switch interval
+    (docs/collection.md, "Speed"): with one packer or three, every file in the window is in the
+    bundle exactly once, and the interpreter's switch interval is what it was once the run is over."""
+    import sys
+
+    from enginehelp import bundle_dir, collected_paths, expected_paths, run, window
+
+    stamp = small_stamp(tmp_path / "stamp", days=0.3, mb_per_hour=2)
+    w = window(6, 0)
+    before = sys.getswitchinterval()
+    for workers in (1, 3):
+        out = tmp_path / f"out{workers}"
+        # zips of at most 1 MiB: several wait for a packer at once
+        run(stamp, tmp_path / f"state{workers}", out, w, {"collection": {"concurrency": workers, "zip_split_mb": 1}})
+        got = collected_paths(bundle_dir(out))
+        assert set(got) == expected_paths(stamp, w) and set(got.values()) == {1}
+        assert sys.getswitchinterval() == before
