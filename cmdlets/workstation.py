@@ -12,7 +12,7 @@ from typing import Any
 
 from powershell.commands import Cmdlet, Example, Parameter
 from powershell.objects import ErrorCategory, PSCredential, PSSecureString, custom_object, error_record
-from powershell.pipeline import CommandContext
+from powershell.pipeline import CommandContext, PipelineState
 from powershell.text import is_collection, to_display
 
 AUTH_SET = ("Default", "Basic", "Negotiate", "NegotiateWithImplicitCredential", "Credssp", "Digest", "Kerberos")
@@ -504,7 +504,7 @@ class InvokeCommand(Cmdlet):
                 else:
                     result = session.invoke_script(what.script, sink, ctx.stop_event, input=input,
                                                    arguments=params.get("ArgumentList"), host=ctx.host)
-                if result.state == "Stopped":
+                if result.state == PipelineState.STOPPED:
                     ctx.check_stopped()
         finally:
             for session in temporary:

@@ -226,7 +226,7 @@ def run_one_shot(env, text: str, as_json: bool = False) -> int:
             rs.close()
     if out.reader_gone:
         return BROKEN_PIPE_EXIT
-    return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
+    return 0 if result is not None and result.succeeded else 1
 
 
 # What a shell shows for a command whose reader went away (128 + SIGPIPE), as for `yes | head -1`.

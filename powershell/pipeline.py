@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, NoReturn, Protocol
 
 from powershell.objects import ErrorCategory, ErrorRecord, ProgressRecord, error_record, progress_record
@@ -260,10 +261,23 @@ class CommandContext:
             raise PipelineStoppedError("The pipeline has been stopped.")
 
 
+class PipelineState(StrEnum):
+    """How a pipeline ended: PowerShell's PSInvocationState names (the PSRP wire uses the same)."""
+
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+
 @dataclass
 class InvocationResult:
     """How one input (or command-form pipeline) ended, for every front end."""
 
-    state: str = "Completed"  # Completed | Failed | Stopped
+    state: PipelineState = PipelineState.COMPLETED
     had_errors: bool = False  # any error record was written
     terminating_error: ErrorRecord | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Completed with no error record: what `$?` says, and what exit code 0 means for `pep -c` and `pep run`."""
+        return self.state == PipelineState.COMPLETED and not self.had_errors

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from powershell.invocation import NO_VALUE, CommandCall
 from powershell.objects import ErrorCategory, ErrorRecord, PSCredential, custom_object, error_record
-from powershell.pipeline import StreamSink
+from powershell.pipeline import PipelineState, StreamSink
 from remoting import wire
 
 if TYPE_CHECKING:  # pypsrp is imported when a session opens, not when `pep` starts
@@ -70,7 +70,7 @@ class RemotingError(Exception):
 
 @dataclass
 class RemoteResult:
-    state: str = "Completed"  # Completed | Failed | Stopped
+    state: PipelineState = PipelineState.COMPLETED
     had_errors: bool = False
     terminating_error: ErrorRecord | None = None
 
@@ -261,7 +261,7 @@ class RemoteSession:
                 "InvalidSessionState", ErrorCategory.InvalidOperation,
                 exception_type="System.InvalidOperationException", target=self.computer_name)
             sink.error(record)
-            return RemoteResult("Failed", True, record)
+            return RemoteResult(PipelineState.FAILED, True, record)
         stop_event = stop_event or threading.Event()
         with self._lock:
             self.availability = "Busy"
@@ -282,7 +282,7 @@ class RemoteSession:
                         deadline = time.monotonic() + STOP_DRAIN_SECONDS
                     if deadline is not None and time.monotonic() > deadline:
                         ps.stop()  # the remote never confirmed: give the pipeline up locally
-                        return RemoteResult("Stopped")
+                        return RemoteResult(PipelineState.STOPPED)
                     ps.poll_invoke(timeout=1)  # short long-polls so Ctrl+C is seen within a second
                 failed = ps.state == PSInvocationState.FAILED
                 stopped = ps.state == PSInvocationState.STOPPED
@@ -292,19 +292,19 @@ class RemoteSession:
                     log.debug("closing pipeline: %s", e)
                 terminating = ps.streams.error[-1] if failed and ps.streams.error else None
                 return RemoteResult(
-                    "Failed" if failed else "Stopped" if stopped else "Completed",
+                    PipelineState.FAILED if failed else PipelineState.STOPPED if stopped else PipelineState.COMPLETED,
                     bool(ps.streams.error) or failed,
                     _from_computer(wire.error_from_wire(terminating), self.computer_name)
                     if terminating is not None else None)
             except KeyboardInterrupt:
                 stop_event.set()
-                return RemoteResult("Stopped")
+                return RemoteResult(PipelineState.STOPPED)
             except Exception as e:
                 record = _broken_record(self, e)
                 self.state = "Broken"
                 self.availability = "None"
                 sink.error(record)
-                return RemoteResult("Failed", True, record)
+                return RemoteResult(PipelineState.FAILED, True, record)
             finally:
                 if self._bridge is not None:
                     self._bridge.end()

@@ -9,7 +9,7 @@ INTERFACE (stable; implementation lands in this module):
     result = rs.invoke("Get-Command -Name Get-*", sink, stop_event=threading.Event())
     result = rs.invoke_calls([CommandCall("Get-AzureStackLog", [CommandArgument("FromDate"),
                               CommandArgument(value=datetime(...))])], sink)
-    result.state in ("Completed", "Failed", "Stopped"); result.had_errors; result.terminating_error
+    result.state: a PipelineState (Completed, Failed, Stopped); result.had_errors; result.terminating_error
     rs.visible_commands() -> list[type[Cmdlet]];  rs.resolve_command("gcm") -> type[Cmdlet] | None
     rs.complete(line, cursor) -> list[str]        # command names, -Parameter names, ValidateSet values
     rs.exit_requested                              # set by exit / Exit-PSSession (session.foreground.leaves_session)
@@ -45,7 +45,16 @@ from powershell.objects import (
     with_position,
     with_recommended_action,
 )
-from powershell.pipeline import CollectingSink, CommandContext, HostUI, InvocationResult, PipelineStoppedError, StreamSink, TerminatingError
+from powershell.pipeline import (
+    CollectingSink,
+    CommandContext,
+    HostUI,
+    InvocationResult,
+    PipelineState,
+    PipelineStoppedError,
+    StreamSink,
+    TerminatingError,
+)
 from session.environment import Environment
 from session.foreground import leaves_session
 from session.transcript import Transcript
@@ -294,7 +303,7 @@ class Runspace:
         try:
             if refused is not None:
                 tsink.error(refused)
-                result = InvocationResult("Failed", True, refused)
+                result = InvocationResult(PipelineState.FAILED, True, refused)
             else:
                 result = self._guarded(tsink, lambda: self._invoke_text(text, tsink, stop_event, host))
         finally:
@@ -317,7 +326,7 @@ class Runspace:
         counting = _CountingSink(sink)
         transcript = self.transcript
         tsink = _TranscriptSink(counting, self._transcript_output) if transcript else counting
-        result = InvocationResult("Failed", True)
+        result = InvocationResult(PipelineState.FAILED, True)
         refused = check_calls_total(calls, self.limits, input) if self._limited else None
         if transcript:
             # written before the command runs (each value already cut to the argument limit);
@@ -328,7 +337,7 @@ class Runspace:
         try:
             if refused is not None:
                 tsink.error(refused)
-                result = InvocationResult("Failed", True, refused)
+                result = InvocationResult(PipelineState.FAILED, True, refused)
             else:
                 result = self._guarded(tsink, lambda: self._run(calls, tsink, stop_event, host, None, input))
         finally:
@@ -343,13 +352,13 @@ class Runspace:
         try:
             return run()
         except KeyboardInterrupt:
-            return InvocationResult("Stopped")
+            return InvocationResult(PipelineState.STOPPED)
         except Exception as e:
             _log_internal_error(self.env, "runspace", traceback.format_exc())
             record = error_record(f"An internal error occurred: {type(e).__name__}: {e}", "InternalError",
                                   ErrorCategory.NotSpecified)
             sink.error(record)
-            return InvocationResult("Failed", True, record)
+            return InvocationResult(PipelineState.FAILED, True, record)
 
     def _invoke_text(self, text, sink, stop_event, host) -> InvocationResult:
         from powershell.language import ParseError
@@ -366,7 +375,7 @@ class Runspace:
             if e.hint:
                 with_recommended_action(record, e.hint)
             sink.error(record)
-            return InvocationResult("Failed", True, record)
+            return InvocationResult(PipelineState.FAILED, True, record)
         if not calls:
             return InvocationResult()
         return self._run(calls, sink, stop_event, host, text, None)
@@ -383,7 +392,7 @@ class Runspace:
                 "concurrently.", "InvalidOperation", ErrorCategory.InvalidOperation,
                 exception_type="System.Management.Automation.PSInvalidOperationException")
             sink.error(record)
-            return InvocationResult("Failed", True, record)
+            return InvocationResult(PipelineState.FAILED, True, record)
         try:
             return self._run_locked(calls, sink, stop_event or threading.Event(), host or self.host, text, input)
         finally:
@@ -408,21 +417,21 @@ class Runspace:
                 if text is not None and call.start is not None:
                     with_position(record, SourcePosition(text, call.start, call.end))
                 sink.error(record)
-                return InvocationResult("Failed", True, record)
+                return InvocationResult(PipelineState.FAILED, True, record)
             if self._limited:
                 refusal = check_arguments(call, self.limits, cls.name, text, input if index == 0 else None)
                 if refusal is not None:  # refused before binding
                     sink.error(refusal)
-                    return InvocationResult("Failed", True, refusal)
+                    return InvocationResult(PipelineState.FAILED, True, refusal)
             try:
                 binder_host = _LimitedHost(host, self.limits) if self._limited and host is not None else host
                 binding = bind(cls, call.arguments, host=binder_host, expect_input=index > 0 or input is not None)
             except ParameterBindingError as e:
                 record = e.to_error_record(cls.name, text, command_start=call.start, command_end=call.end)
                 sink.error(record)
-                return InvocationResult("Failed", True, record)
+                return InvocationResult(PipelineState.FAILED, True, record)
             except PipelineStoppedError:
-                return InvocationResult("Stopped")
+                return InvocationResult(PipelineState.STOPPED)
             bound.append((cls, binding))
 
         data = input
@@ -441,12 +450,12 @@ class Runspace:
                 cls().invoke(ctx, dict(binding.params), data)
             except TerminatingError as e:
                 sink.error(with_invocation(e.record, call.name, where))
-                return InvocationResult("Failed", True, e.record)
+                return InvocationResult(PipelineState.FAILED, True, e.record)
             except PipelineStoppedError:
-                return InvocationResult("Stopped")
+                return InvocationResult(PipelineState.STOPPED)
             except KeyboardInterrupt:
                 stop_event.set()
-                return InvocationResult("Stopped")
+                return InvocationResult(PipelineState.STOPPED)
             except Exception as e:  # a bug must still end as an error record, never a traceback
                 # the traceback goes to the state directory only: logging's last-resort handler
                 # would print it on the operator's console
@@ -455,10 +464,10 @@ class Runspace:
                     f"An internal error occurred in {cls.name}: {type(e).__name__}: {e}",
                     "InternalError", ErrorCategory.NotSpecified, command=cls.name)
                 sink.error(record)
-                return InvocationResult("Failed", True, record)
+                return InvocationResult(PipelineState.FAILED, True, record)
             if not last:
                 data = element_sink.outputs
-        return InvocationResult("Stopped" if stop_event.is_set() else "Completed")
+        return InvocationResult(PipelineState.STOPPED if stop_event.is_set() else PipelineState.COMPLETED)
 
     def _context(self, cls, common: dict[str, Any], sink, stop_event, host) -> CommandContext:
         ctx = CommandContext(command=cls.name, sink=sink, runspace=self, host=host, stop_event=stop_event)

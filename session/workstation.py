@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from powershell.pipeline import InvocationResult, PipelineStoppedError
+from powershell.pipeline import InvocationResult, PipelineState, PipelineStoppedError
 
 
 def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Event | None = None,
@@ -27,11 +27,11 @@ def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Eve
     except ParseError as e:
         record = e.to_error_record()
         sink.error(record)
-        return InvocationResult("Failed", True, record)
+        return InvocationResult(PipelineState.FAILED, True, record)
     refused = subset.check(tree, text)
     if refused is not None:
         sink.error(refused)
-        return InvocationResult("Failed", True, refused)
+        return InvocationResult(PipelineState.FAILED, True, refused)
 
     evaluator = Evaluator(runspace, text, sink, stop_event, host)
     result = InvocationResult()
@@ -49,7 +49,7 @@ def run_script(runspace: Any, text: str, sink: Any, *, stop_event: threading.Eve
             break
         except (PipelineStoppedError, KeyboardInterrupt):
             stop_event.set()
-            result.state = "Stopped"
+            result.state = PipelineState.STOPPED
             break
     return result
 
@@ -73,7 +73,7 @@ def _send_to_entered_session(runspace: Any, statement: Any, text: str, sink: Any
         result.had_errors = result.had_errors or left.had_errors
         return True
     remote = session.invoke_script(text[statement.start:statement.end], sink, stop_event, host=host)
-    if remote.state == "Stopped":
+    if remote.state == PipelineState.STOPPED:
         raise PipelineStoppedError()
     result.had_errors = result.had_errors or remote.had_errors
     return True

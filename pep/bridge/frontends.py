@@ -93,7 +93,7 @@ def _run_file(env: Any, args: Any, fg: Any) -> int:
     code = getattr(rs, "exit_code", None)
     if code is not None:
         return int(code)
-    return 0 if result is not None and not result.had_errors and result.state == "Completed" else 1
+    return 0 if result is not None and result.succeeded else 1
 
 
 def _script_not_readable(name: str, path: Path, e: BaseException) -> Any:

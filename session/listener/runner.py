@@ -16,6 +16,7 @@ from typing import Any
 
 from powershell.invocation import CommandArgument, CommandCall
 from powershell.objects import ErrorCategory, error_record
+from powershell.pipeline import PipelineState
 from session.listener.streams import PipelineSink, RemoteHost
 
 log = logging.getLogger(__name__)
@@ -76,13 +77,13 @@ class Runner:
         async with shell.run_lock:
             await self._ensure_runspace(shell)
             if cmd.stop_event.is_set() or shell.runspace is None:
-                state, error = "Stopped", None
+                state, error = PipelineState.STOPPED, None
             else:
                 state, error = await loop.run_in_executor(self.executor, self._invoke, shell, cmd, sink)
         sink.settle(error)
         shell.table.finish(cmd, state, error)
 
-    def _invoke(self, shell: Any, cmd: Any, sink: PipelineSink) -> tuple[str, Any]:
+    def _invoke(self, shell: Any, cmd: Any, sink: PipelineSink) -> tuple[PipelineState, Any]:
         rs = shell.runspace
         host = getattr(shell, "host", None)
         if host is not None:
@@ -94,19 +95,19 @@ class Runner:
                 rec = error_record("The remote endpoint does not support command metadata requests.",
                                    "NotSupported", ErrorCategory.NotImplemented,
                                    exception_type="System.NotSupportedException")
-                return "Failed", rec
+                return PipelineState.FAILED, rec
             inputs = list(cmd.input) or None
             for stmt in statements(commands):
                 if len(stmt) == 1 and stmt[0].is_script:
                     result = rs.invoke(str(stmt[0].command_text), sink, stop_event=cmd.stop_event)
                 else:
                     result = rs.invoke_calls(to_calls(stmt), sink, stop_event=cmd.stop_event, input=inputs)
-                if result.state != "Completed":
+                if result.state != PipelineState.COMPLETED:
                     return result.state, result.terminating_error
-            return ("Stopped", None) if cmd.stop_event.is_set() else ("Completed", None)
+            return (PipelineState.STOPPED, None) if cmd.stop_event.is_set() else (PipelineState.COMPLETED, None)
         except Exception as e:  # never a traceback to the client
             log.error("listener: internal error running %s:\n%s", cmd.id, traceback.format_exc())
-            return "Failed", error_record(f"An internal error occurred: {type(e).__name__}: {e}", "InternalError")
+            return PipelineState.FAILED, error_record(f"An internal error occurred: {type(e).__name__}: {e}", "InternalError")
         finally:
             if host is not None:
                 host.current.cmd = None

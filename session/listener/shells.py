@@ -44,6 +44,7 @@ from psrpcore import (
 from psrpcore.types import PSInvocationState
 
 from powershell.limits import Limits, measure, shorten
+from powershell.pipeline import PipelineState
 from powershell.psrpcore_adapter import CiTolerantPool, fail_pipeline
 from session.listener import wsman
 from session.listener.wsman import WSManFault
@@ -391,17 +392,17 @@ class ShellTable:
             log.exception("command %s failed", cmd.id)
         finally:
             if not cmd.done:
-                self.finish(cmd, "Failed", None)
+                self.finish(cmd, PipelineState.FAILED, None)
 
-    def finish(self, cmd: Command, state: str, error: Any) -> None:
+    def finish(self, cmd: Command, state: PipelineState, error: Any) -> None:
         """Queue the terminal PipelineState for a command (on the loop thread)."""
         if cmd.done:
             return
         pipe = cmd.pipe
         try:
-            if state == "Completed":
+            if state == PipelineState.COMPLETED:
                 pipe.complete()
-            elif state == "Stopped":
+            elif state == PipelineState.STOPPED:
                 pipe.stop()
             else:
                 fail_pipeline(pipe, error)
@@ -486,7 +487,7 @@ class ShellTable:
                     cmd.started = True
                     if cmd.pipe.state == PSInvocationState.NotStarted:
                         cmd.pipe.start()
-                    self.finish(cmd, "Stopped", None)
+                    self.finish(cmd, PipelineState.STOPPED, None)
             elif code == wsman.SIGNAL_TERMINATE:
                 cmd.terminated = True
                 if cmd.done or not cmd.started:

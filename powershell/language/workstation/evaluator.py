@@ -21,7 +21,7 @@ from powershell.language import ast
 from powershell.language.workstation import dates, members
 from powershell.language.workstation.values import ScriptBlockValue, ScriptError, TypeValue, collapse, runtime_error, to_text, type_name
 from powershell.objects import ErrorCategory
-from powershell.pipeline import CollectingSink, HostUI, InvocationResult, PipelineStoppedError, StreamSink
+from powershell.pipeline import CollectingSink, HostUI, InvocationResult, PipelineState, PipelineStoppedError, StreamSink
 
 _OPERATOR_METHODS = {"+": "op_Addition", "-": "op_Subtraction", "*": "op_Multiply", "/": "op_Division",
                      "%": "op_Modulus"}
@@ -165,7 +165,7 @@ class Evaluator:
                                     "ExpressionsMustBeFirstInPipeline", element, self.text)
             calls.append(self.command_call(element))
         result = self.runspace._run(calls, out, self.stop_event, self.host, self.text, data)
-        if result.state == "Stopped":
+        if result.state == PipelineState.STOPPED:
             raise PipelineStoppedError()
 
     def command_call(self, node: ast.Command) -> CommandCall:
