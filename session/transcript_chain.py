@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from session.transcript_keys import key_id
+from session.transcript_keys import key_id, public_pem
 
 VERSION = 1
 SUFFIX = ".chain"
@@ -69,8 +69,6 @@ class ChainWriter:
     def __init__(self, transcript: Path, key: Ed25519PrivateKey):
         self._key = key
         public: Ed25519PublicKey = key.public_key()
-        from session.transcript_keys import public_pem
-
         self.genesis: dict[str, Any] = {
             "n": 0, "kind": "chain", "v": VERSION, "file": Path(transcript).name,
             "key_id": key_id(public), "public_key": public_pem(public).decode("ascii"),
