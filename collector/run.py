@@ -35,6 +35,7 @@ from collector.outputlog import OutputLog
 from collector.plan import CollectionRequest, FileRef, Unit, chunk
 from collector.progress import RunProgress
 from collector.sinks.base import Sink
+from collector.sinks.pacing import LinkMeter
 from collector.source import FileUnreadable, HostUnreachable, StampSource
 from collector.status import STOPPED_CUT, Cut, CutKind, RunStatus, UnitStatus
 from collector.units import UnitState
@@ -51,7 +52,7 @@ def _now() -> datetime:
 
 # On a slow link a zip is sent while the next is built; smaller zips start the link sooner.
 SLOW_LINK_SPLIT = 64 * 1048576
-_MEASURED_FROM = 1048576  # deliveries this big say something about the link's speed
+_MEASURED_FROM = 1048576  # deliveries this big say something about the link's speed (smaller: latency)
 # A role with this little log data is packed by the thread that scanned it: handing it to a packer
 # costs a thread switch and GIL contention for work of a millisecond or two.
 INLINE_BYTES = 1048576
@@ -160,7 +161,7 @@ class Run:
         # The link's speed: the destination's bandwidth cap, else measured on deliveries (bytes/s).
         limiter = getattr(self.sink, "limiter", None)
         self.link_cap: float | None = getattr(limiter, "rate", None)
-        self.link_measured: float | None = None
+        self.link_meter = LinkMeter()  # several zips share the link at once: measured as one
         self.split_bytes = self.limits.split_bytes
         self._senders: ThreadPoolExecutor | None = None
         if self.limits.level is None and level_for_link(self.link_cap, self.limits.workers) != FAST:
@@ -170,7 +171,7 @@ class Run:
         """The deflate level of the next zip: the configured one, else the best for the link."""
         if self.limits.level is not None:
             return self.limits.level
-        return level_for_link(self.link_cap or self.link_measured, self.limits.workers)
+        return level_for_link(self.link_cap or self.link_meter.rate(_MEASURED_FROM), self.limits.workers)
 
     # -- the whole run ------------------------------------------------------------------------
     def execute(self) -> None:
@@ -410,19 +411,22 @@ class Run:
         delivery failure: the zip stays built (journal, staging) and the next run sends the rest."""
         if self.stop.is_set():
             return False
-        t0 = time.monotonic()
+        measured = entry["bytes"] >= _MEASURED_FROM
+        if measured:
+            self.link_meter.started()
+        delivered = 0
         try:
             self.sink.deliver(local, name, stop=self.stop)
+            delivered = entry["bytes"]
         except CollectionStopped:
             return False
         except DestinationError as e:
             self.delivery_errors.append(f"{name} was built but could not be delivered: {e.message}")
             return False
+        finally:
+            if measured:
+                self.link_meter.ended(delivered)
         entry["delivered"] = True
-        took = time.monotonic() - t0
-        if entry["bytes"] >= _MEASURED_FROM and took > 0:  # a small file's time is mostly latency
-            rate = entry["bytes"] / took
-            self.link_measured = rate if self.link_measured is None else (self.link_measured + rate) / 2
         stats = (getattr(self.sink, "stats", None) or {}).get(name) or {}
         note, resumed = "", {}
         if stats.get("bytes_skipped"):  # an interrupted copy/upload was continued, not restarted

@@ -42,3 +42,25 @@ def test_a_stop_during_a_copy_is_a_stop_not_a_failure(tmp_path):
         assert (dest / "B" / "ECE_1.zip").read_bytes() == staged.read_bytes()
     finally:
         shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_the_link_meter_counts_the_link_once_however_many_zips_share_it():
+    """Two zips sent at once share the link: the meter gives the link's speed (20 MB over 2 s), not
+    each delivery's share of it; time with nothing in flight is not the link's (docs/collection.md)."""
+    from collector.sinks.pacing import LinkMeter
+
+    now = [0.0]
+    meter = LinkMeter(clock=lambda: now[0])
+    assert meter.rate(1) is None
+    meter.started()
+    meter.started()  # both at t=0
+    now[0] = 2.0
+    meter.ended(10_000_000)
+    meter.ended(10_000_000)
+    assert meter.rate(1) == 10_000_000
+    now[0] = 10.0  # 8 s waiting for a packer: not the link's time
+    meter.started()
+    now[0] = 11.0
+    meter.ended(10_000_000)
+    assert meter.rate(1) == 10_000_000
+    assert meter.rate(40_000_000) is None  # too few bytes yet to say
