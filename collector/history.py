@@ -22,7 +22,9 @@ Interrupted rows: a row records its owner (host name, process id). `mark_interru
 calls it when it starts a collection; a service should call it when it starts) turns every row
 still "in progress" whose process on this computer is gone into "failed" with an `interrupted`
 note, the same rule as the "running" -> "incomplete" manifest (docs/security.md, "Interrupted
-collections"). Resuming that collection (the same command again) continues the same row.
+collections"). Resuming that collection (the same command again) continues the same row. Rows in
+progress are indexed by an empty file each under `<state>/history/running/`, so this reads only
+them, however long the history.
 """
 from __future__ import annotations
 
@@ -258,6 +260,9 @@ class History:
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.rows_dir = state.sub("history", "rows")
         self.reports_dir = state.sub("history", "reports")
+        # One empty file per row "in progress", so finding interrupted rows reads those rows only
+        # (every collection looks; reading all of 10,000 rows cost about 0.5 s).
+        self.running_dir = state.sub("history", "running")
         self.retention = retention
         self._clock = clock
 
@@ -288,8 +293,13 @@ class History:
     def _write(self, row: HistoryRow) -> None:
         if not _ID.fullmatch(row.id):
             raise ValueError(f"not a history row id: {row.id!r}")
+        running = self.running_dir / row.id
+        if row.status is HistoryStatus.IN_PROGRESS:
+            running.touch()  # before the row: a crash in between leaves a marker, never a row without one
         # Every string of the row (the typed command too) through the one redactor, as the row is written.
         atomic_write(self.rows_dir / f"{row.id}.json", json.dumps(redact_value(row.to_json()), separators=(",", ":")))
+        if row.status is not HistoryStatus.IN_PROGRESS:
+            running.unlink(missing_ok=True)
 
     def save_report(self, row_id: str, html_text: str) -> Path:
         path = self.reports_dir / f"{row_id}.html"
@@ -304,7 +314,7 @@ class History:
             if name[:22] >= cutoff:
                 break  # sorted oldest first
             row_id = name[:-5]
-            for p in (self.rows_dir / name, self.reports_dir / f"{row_id}.html"):
+            for p in (self.rows_dir / name, self.reports_dir / f"{row_id}.html", self.running_dir / row_id):
                 try:
                     p.unlink()
                 except FileNotFoundError:
@@ -316,9 +326,12 @@ class History:
         """Rows still "in progress" whose process is gone become "failed" with an `interrupted` note."""
         now = now or self._clock()
         out: list[HistoryRow] = []
-        for name in self._names():
-            row = self._read(name[:-5])
-            if row is None or row.status is not HistoryStatus.IN_PROGRESS or not process_gone(row.owner):
+        for row_id in self._running_ids():
+            row = self._read(row_id)
+            if row is None or row.status is not HistoryStatus.IN_PROGRESS:
+                (self.running_dir / row_id).unlink(missing_ok=True)  # a marker left by a crash after the row
+                continue
+            if not process_gone(row.owner):
                 continue
             note = {"detected": now.isoformat(),
                     "reason": "the collection's process ended before it finished (killed, crashed or powered off)"}
@@ -327,6 +340,18 @@ class History:
             self._write(new)
             out.append(new)
         return out
+
+    def _running_ids(self) -> list[str]:
+        """The ids of the rows marked "in progress". A state directory written before the markers
+        existed is read whole once, to mark its rows."""
+        built = self.running_dir / ".built"
+        if not built.exists():
+            for name in self._names():
+                row = self._read(name[:-5])
+                if row is not None and row.status is HistoryStatus.IN_PROGRESS:
+                    (self.running_dir / row.id).touch()
+            built.touch()
+        return sorted(n for n in os.listdir(self.running_dir) if _ID.fullmatch(n))
 
     # -- read -------------------------------------------------------------------------------
     def _names(self) -> list[str]:

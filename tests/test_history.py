@@ -273,6 +273,28 @@ def test_a_dead_owners_row_is_marked_interrupted_a_live_one_is_not(tmp_path):
     assert history.mark_interrupted() == []
 
 
+def test_interrupted_rows_are_found_in_a_state_directory_from_before_the_running_markers(tmp_path):
+    history = History(StateDir(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = history.add(replace(_row(END), owner={"host": os.uname().nodename, "pid": dead.pid}))
+    done = history.add(replace(_row(END + timedelta(seconds=1)), status=HistoryStatus.COMPLETE))
+    for marker in history.running_dir.iterdir():  # as an older version left the directory
+        marker.unlink()
+    assert [r.id for r in History(StateDir(tmp_path)).mark_interrupted()] == [gone.id]
+    assert history.get(done.id).status is HistoryStatus.COMPLETE  # type: ignore[union-attr]
+
+
+def test_a_marker_left_by_a_crash_after_its_row_was_finished_changes_nothing(tmp_path):
+    history = History(StateDir(tmp_path))
+    done = history.add(replace(_row(END), status=HistoryStatus.COMPLETE, owner={"host": os.uname().nodename, "pid": 1 << 22}))
+    history.mark_interrupted()
+    (history.running_dir / done.id).touch()
+    assert history.mark_interrupted() == []
+    assert history.get(done.id).status is HistoryStatus.COMPLETE  # type: ignore[union-attr]
+    assert not (history.running_dir / done.id).exists()
+
+
 def test_run_statuses_map_to_history_statuses():
     assert status_of(RunStatus.COMPLETE, 3) is HistoryStatus.COMPLETE
     assert status_of(RunStatus.PARTIAL, 3) is HistoryStatus.PARTIAL
