@@ -84,11 +84,10 @@ class GetAzsSupportCollectionLock(Cmdlet):
 
     def invoke(self, ctx: CommandContext, params: dict[str, Any], input: list | None = None) -> None:
         from collector.healthmodel import model_stamp
-        from collector.lock import CollectionLock
+        from collector.lock import collection_lock
 
         env = ctx.runspace.env
-        # the engine's lock file (collector.engine.Engine.lock), read without taking it
-        holder = CollectionLock(env.state.sub("collector", "locks") / f"{model_stamp(env).name}.lock").read()
+        holder = collection_lock(env.state, model_stamp(env).name).read()  # read without taking it
         if holder:
             ctx.write_output(custom_object(
                 "AzsSupport.CollectionLock", User=holder.get("user"), Started=holder.get("started"),

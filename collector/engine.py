@@ -65,7 +65,7 @@ from collector.errors import Category, CollectionError, CollectionStopped, Desti
 from collector.faults import Faults
 from collector.history import History, HistoryRow, HistoryStatus, Origin, failed, new_id, new_row, summarize, this_process
 from collector.journal import Journal
-from collector.lock import CollectionLock, LockBusy
+from collector.lock import CollectionLock, LockBusy, collection_lock
 from collector.manifest import TOOL, manifest_json
 from collector.outputlog import OutputLog
 from collector.plan import CollectionRequest, plan_units
@@ -160,7 +160,7 @@ class Engine:
 
     # -- the state directory ---------------------------------------------------------------
     def lock(self) -> CollectionLock:
-        return CollectionLock(self.env.state.sub("collector", "locks") / f"{self.stamp.name}.lock")
+        return collection_lock(self.env.state, self.stamp.name)
 
     # -- run --------------------------------------------------------------------------------
     def run(self, req: CollectionRequest, sink: Sink, reporter: Reporter, stop: threading.Event,

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.state import StateDir
+
 
 class LockBusy(Exception):
     def __init__(self, holder: dict[str, Any]):
@@ -84,3 +86,8 @@ class CollectionLock:
             pass
         os.close(self._fd)
         self._fd = None
+
+
+def collection_lock(state: StateDir, stamp_name: str) -> CollectionLock:
+    """The one lock of a stamp's collections: every front end's runs take it, and readers look at it."""
+    return CollectionLock(state.sub("collector", "locks") / f"{stamp_name}.lock")
