@@ -52,7 +52,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -78,7 +77,7 @@ from collector.stamp import Stamp, load_stamp
 from collector.stampgen import ensure_default_stamp
 from collector.status import RUN_TRANSITIONS, RunStatus, advance
 from collector.window import Window, fmt
-from common.processes import process_gone
+from common.processes import process_gone, this_host
 from common.redact import redact
 from common.state import atomic_write
 
@@ -306,7 +305,7 @@ class Engine:
         """Who writes a bundle: enough to tell later whether it is still running. The lock is named
         by a hash (its path would show the server's state directory in a shipped bundle)."""
         lock_id = hashlib.sha256(str(self.lock().path.resolve()).encode()).hexdigest()[:16]
-        return {"host": socket.gethostname(), "pid": os.getpid(), "lock": lock_id}
+        return {"host": this_host(), "pid": os.getpid(), "lock": lock_id}
 
     def _mark_running(self, req: CollectionRequest, window: Window, bundle: str, journal: Journal, resumed: bool,
                       sink: Sink, staging: Path) -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.status import RunStatus
-from common.processes import process_gone
+from common.processes import process_gone, this_host
 from common.redact import redact, redact_value
 from common.state import StateDir, atomic_write
 
@@ -202,7 +201,7 @@ def new_row(origin: Origin, *, started: datetime, destination: str, logs_start: 
 
 def this_process() -> dict[str, Any]:
     """The owner of a row this process writes: enough to tell later that it is gone."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+    return {"host": this_host(), "pid": os.getpid()}
 
 
 def manifest_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:

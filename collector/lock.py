@@ -12,11 +12,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
+from common.processes import this_host
 from common.state import StateDir
 
 
@@ -55,7 +55,7 @@ class CollectionLock:
             if same:
                 break
             os.close(fd)  # the holder released (and removed) the file between our open and flock: retry
-        data = {**info, "pid": os.getpid(), "hostname": socket.gethostname()}
+        data = {**info, "pid": os.getpid(), "hostname": this_host()}
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps(data).encode())
         os.fsync(fd)
