@@ -112,13 +112,13 @@ def _evtx_ts(s: str) -> datetime:
     return datetime(y, mo, d, h, mi, se, ms * 1000, tzinfo=timezone.utc)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=8192)
 def _binary_series(name: str) -> tuple[str, str, str] | None:
     """('etl', trace, start) or ('evtx', channel, archive time) from a file name, else None. The time
     stays text: it is fixed-width digits, so text order is time order, and only the few times a
     decision needs are ever turned into datetimes (a stamp has tens of thousands of such names).
-    Cached: pruning, the neighbour groups and the judging of one folder each ask for the same names,
-    and a stamp's rolls keep their names from one collection to the next."""
+    Cached: pruning, the neighbour groups and the judging of one unit each ask for the same names
+    (a few thousand at most per unit, so a small cache keeps them all while the unit is scanned)."""
     low = name[-5:].lower()
     if low.endswith(".etl"):
         m = _ETL_NAME.match(name)
