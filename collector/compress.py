@@ -4,21 +4,29 @@ Backends: ISA-L (python-isal) for the fast levels, zlib-ng for the higher ones, 
 is installed. All produce standard raw deflate streams (any unzip reads them) and release the GIL
 while compressing, so zips built on several threads compress in parallel.
 
-Measured on the generated stamps' logs (text with ids, ETW and event-log records), one core of
-this machine (speeds vary with its load; the ratios do not):
+Measured on the generated stamps' logs (text logs, ETW traces, event logs that compress like real
+ones, docs/collection.md "Speed"; 60 MB of the 200 MB benchmark stamp), CPU time on one core of this
+machine (speeds vary with its load; the ratios do not):
 
-    ISA-L 1     485 MB/s   ratio 0.354      (ISA-L 2 and 3: same ratio, slower)
-    zlib-ng 6    92 MB/s   ratio 0.326
-    zlib-ng 8    40 MB/s   ratio 0.315      (zlib-ng 7 sits between 6 and 8)
-    zlib-ng 9    45 MB/s   ratio 0.321      (worse than 8 on these logs)
+    ISA-L 1     605 MB/s   ratio 0.191      (ISA-L 2: the same; ISA-L 3: 0.187 at 265 MB/s)
+    zlib-ng 5   138 MB/s   ratio 0.151
+    zlib-ng 6   102 MB/s   ratio 0.148
+    zlib-ng 7    75 MB/s   ratio 0.148
+    zlib-ng 8    31 MB/s   ratio 0.146
+    zlib-ng 9    42 MB/s   ratio 0.146      (no smaller than 8)
 
-So three settings are worth having: ISA-L 1 (FAST), zlib-ng 6 and zlib-ng 8 (SMALLEST). Which one
-is best depends on what the collection waits for (level_for_link): to a folder or a fast link the
-packing threads are the bottleneck and FAST wins; on a slow link the link is, and every byte saved
-is time saved, as long as the compressing threads still feed the link faster than it drains.
+So three settings are worth having: ISA-L 1 (FAST), zlib-ng 6 (SMALL: nearly all of the higher
+levels' saving at three times level 8's speed) and zlib-ng 8 (SMALLEST, for the slowest links).
+Which one is best depends on what the collection waits for (level_for_link): to a folder or a fast
+link the packing threads are the bottleneck and FAST wins; on a slow link the link is, and every
+byte saved is time saved, as long as the compressing threads still feed the link faster than it
+drains. The table's ratios are an expectation: a run scales them by what its own finished zips
+show (ObservedRatio), so logs that compress much better than these (the link drains more input per
+second, the threads may become the bottleneck) or much worse move the choice.
 """
 from __future__ import annotations
 
+import threading
 import zlib
 from types import ModuleType
 from typing import Protocol
@@ -48,7 +56,7 @@ BACKEND = "isal" if _isal else ("zlib-ng" if _zng else "zlib")
 crc32 = _isal.crc32 if _isal is not None else (_zng.crc32 if _zng is not None else zlib.crc32)
 FAST, SMALL, SMALLEST = 1, 6, 8
 # (input bytes/s per core, output/input) of each useful level, fastest first, from the table above
-_PROFILE = {FAST: (485e6, 0.354), SMALL: (92e6, 0.326), SMALLEST: (40e6, 0.315)}
+_PROFILE = {FAST: (605e6, 0.191), SMALL: (102e6, 0.148), SMALLEST: (31e6, 0.146)}
 
 
 def compressobj(level: int) -> Compressor:
@@ -63,25 +71,56 @@ def compressobj(level: int) -> Compressor:
     return zlib.compressobj(level, zlib.DEFLATED, -15)
 
 
-def level_for_link(link_bytes_per_second: float | None, workers: int) -> int:
+def level_for_link(link_bytes_per_second: float | None, workers: int, content: float = 1.0) -> int:
     """The deflate level that delivers soonest when the bundle goes over a link of this speed
     (None: no link to wait for, e.g. a local folder). A zip is delivered while the next is built,
     so the run takes about as long as its slower stage, per input byte:
-    max(1 / (workers x speed / 2), ratio / link); the half leaves room for reading, hashing and
-    the rest of the run. The level with the smallest figure wins; ties go to the faster one."""
+    max(1 / (workers x speed / 2), content x ratio / link); the half leaves room for reading,
+    hashing and the rest of the run. `content` is how these logs compress against the table's
+    (ObservedRatio.content: 0.5 when they come out half the size the table expects). The level
+    with the smallest figure wins; ties go to the faster one."""
     if not link_bytes_per_second or link_bytes_per_second <= 0:
         return FAST
     link = link_bytes_per_second
 
     def per_byte(level: int) -> float:
         speed, ratio = _PROFILE[level]
-        return max(2 / (max(workers, 1) * speed), ratio / link)
+        return max(2 / (max(workers, 1) * speed), content * ratio / link)
 
     best = FAST
     for level in _PROFILE:  # fastest first: a slower level must be strictly better
         if per_byte(level) < per_byte(best):
             best = level
     return best
+
+
+class ObservedRatio:
+    """What the zips built so far say about the logs at hand: bytes in and out at the levels of the
+    table, against what the table expects of them. Thread-safe (packers report as they finish)."""
+
+    EVIDENCE = 1 << 20  # input bytes before the observation counts (smaller zips are mostly headers)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in = 0
+        self._out = 0
+        self._expected = 0.0
+
+    def add(self, level: int, bytes_in: int, bytes_out: int) -> None:
+        if level not in _PROFILE or bytes_in <= 0:
+            return  # a configured level the table does not know says nothing about it
+        with self._lock:
+            self._in += bytes_in
+            self._out += bytes_out
+            self._expected += bytes_in * _PROFILE[level][1]
+
+    def content(self) -> float:
+        """Observed output over the table's expectation (1.0 until there is evidence), kept within
+        0.1-10 so one odd zip cannot swing the choice to an extreme."""
+        with self._lock:
+            if self._in < self.EVIDENCE or self._expected <= 0:
+                return 1.0
+            return min(10.0, max(0.1, self._out / self._expected))
 
 
 # What is decided by name: already-compressed formats are stored; the log kinds the engine collects

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from collector.compress import FAST, compressobj, level_for_link, worth_deflating
+from collector.compress import FAST, ObservedRatio, compressobj, level_for_link, worth_deflating
 from collector.errors import CollectionStopped, DestinationError
 from collector.journal import Journal
 from collector.logkinds import judge, prune_by_name
@@ -162,6 +162,7 @@ class Run:
         limiter = getattr(self.sink, "limiter", None)
         self.link_cap: float | None = getattr(limiter, "rate", None)
         self.link_meter = LinkMeter()  # several zips share the link at once: measured as one
+        self.observed = ObservedRatio()  # how these logs compress: the level follows them too
         self.split_bytes = self.limits.split_bytes
         self._senders: ThreadPoolExecutor | None = None
         if self.limits.level is None and level_for_link(self.link_cap, self.limits.workers) != FAST:
@@ -171,7 +172,8 @@ class Run:
         """The deflate level of the next zip: the configured one, else the best for the link."""
         if self.limits.level is not None:
             return self.limits.level
-        return level_for_link(self.link_cap or self.link_meter.rate(_MEASURED_FROM), self.limits.workers)
+        return level_for_link(self.link_cap or self.link_meter.rate(_MEASURED_FROM), self.limits.workers,
+                              self.observed.content())
 
     # -- the whole run ------------------------------------------------------------------------
     def execute(self) -> None:
@@ -340,6 +342,7 @@ class Run:
         final = self.staging / job.name
         os.replace(tmp, final)
         entry.update(bytes=zw.size, sha256=zw.sha256, delivered=False)  # hashed as written
+        self.observed.add(level, sum(f["bytes"] for f in entry["files"]), zw.size)
         self.journal.record_zip(job.name, entry)  # built: a rerun delivers it instead of rebuilding
         if self._senders is not None:  # over a link: sent while the next zips are built
             self._senders.submit(self.deliver_built, final, job, entry)

@@ -15,6 +15,14 @@ Layout of a generated stamp directory:
                                                  first and last record time. The engine never reads it.
 
 The engine only ever lists `hosts/`; the ground truth exists so tests can check the engine's choices.
+
+What the files contain comes from collector/stampcontent: text lines from message templates reused at
+short, irregular distances with ids, numbers and durations from realistic pools; ETW buffers of
+structured event records; event-log chunks of binary XML with UTF-16 strings and zero padding. They
+deflate like real logs (docs/collection.md, "Speed": sources and per-kind ratios), not like the random
+fields of the first generator. For a seed, every file name, size and time and the ground truth are
+those the first generator wrote (a text log's size still follows its line lengths; the random draws
+that placed the next files are still made), so figures measured before stay comparable.
 """
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ from typing import Any, BinaryIO
 
 from collector.settings import EngineEnv
 from collector.stamp import ON_DEMAND_ROLES, ROLE_NAMES, default_definition
+from collector.stampcontent import BLOCK, TextPool, dump_blocks, etl_buffers, evtx_chunks, evtx_file_header, text_pools
 from collector.timefmt import stamp_prefix
 
 TRUTH_PATH = ".truth/index.json"
@@ -38,7 +47,7 @@ WEB_ROLES = {"WAS", "WASPUBLIC", "ADFS", "ASAppGateway", "NonPrivilegedAppGatewa
 US_FORMAT_ROLES = {"ECE", "URP", "DeploymentMachine", "PXE", "OEM", "SeedRing", "SeedRingServices", "CPI"}
 HEAVY = {"VirtualMachines": 3.0, "BareMetal": 3.0, "Storage": 2.0, "ECE": 1.5}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_BLOCK = 64 * 1024
+_LAST_LINE = 24  # bytes left at least for a text log's last line, cut to the file's exact size
 
 
 # -- topology --------------------------------------------------------------------------------
@@ -65,58 +74,70 @@ def topology(nodes: int = 4) -> dict[str, Any]:
 # -- content ---------------------------------------------------------------------------------
 
 class _Content:
-    """Pools of text tails and binary blocks, built once per run so writing is mostly big copies."""
+    """What the generated logs contain (collector/stampcontent: templated lines, structured binary
+    records), with pools built once per stamp so writing is mostly big copies.
+
+    The size of a text log follows from `_write_text`'s line count and the lengths of the lines the
+    first generator cycled through (`legacy`): kept, so a seed gives the same file names, sizes and
+    times as before while the bytes inside are new."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
         comps = ["Deployment", "Health", "Update", "Fabric", "Storage", "Network", "Compute", "Identity", "Backup"]
         verbs = ["Starting", "Completed", "Retrying", "Validating", "Polling", "Heartbeat from", "Renewed lease on"]
         levels = ["Info", "Info", "Info", "Verbose", "Warning", "Error"]
-        self.tails = []
+        service = []
         for _ in range(257):
             a, b, c, d, e = (rng.getrandbits(bits) for bits in (32, 16, 16, 16, 48))
             guid = f"{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}"
-            self.tails.append(
+            service.append(len(
                 f" [{rng.choice(levels)}] [{rng.choice(comps)}] {rng.choice(verbs)} operation {guid} "
                 f"on {rng.choice(['node', 'vm', 'volume', 'share', 'endpoint'])} {rng.randint(1, 64)} "
-                f"(attempt {rng.randint(1, 5)}, elapsed {rng.randint(1, 90000)} ms)\n"
-            )
-        self.w3c_tails = [
+                f"(attempt {rng.randint(1, 5)}, elapsed {rng.randint(1, 90000)} ms)\n"))
+        w3c = [len(
             f" 10.20.2.{rng.randint(20, 60)} {rng.choice(['GET', 'POST', 'PUT'])} "
             f"/subscriptions/{rng.getrandbits(32):08x}/providers/Microsoft.{rng.choice(['Compute', 'Storage', 'Web'])}"
             f"/items - 443 - 10.20.3.{rng.randint(1, 250)} Mozilla/5.0 - {rng.choice([200, 200, 201, 404, 500])} 0 0 "
-            f"{rng.randint(1, 900)}\n"
-            for _ in range(131)
-        ]
-        self.cluster_tails = [
+            f"{rng.randint(1, 900)}\n")
+            for _ in range(131)]
+        cluster = [len(
             f" {rng.choice(['INFO ', 'WARN ', 'INFO ', 'DBG  '])} [{rng.choice(['RCM', 'GUM', 'NM', 'RES', 'CS'])}] "
             f"{rng.choice(['Resource', 'Group', 'Node'])} '{rng.choice(['Cluster IP', 'SU1_Volume', 'vmms'])}' "
-            f"state {rng.choice(['Online', 'Pending', 'Offline'])} -> {rng.choice(['Online', 'Pending'])}\n"
-            for _ in range(97)
-        ]
-        self.blocks = [self._binary_block(i) for i in range(8)]
+            f"state {rng.choice(['Online', 'Pending', 'Offline'])} -> {rng.choice(['Online', 'Pending'])}\n")
+            for _ in range(97)]
+        self.legacy = {"service": service, "w3c": w3c, "cluster": cluster}
+        self.seed = rng.getrandbits(64)
+        self._text: dict[str, TextPool] = {}
+        self._binary: dict[str, list[bytes]] = {}
 
-    def _binary_block(self, i: int) -> bytes:
-        # ETW-like records: small headers, provider names in UTF-16, some random payload.
-        rng = random.Random(self.rng.getrandbits(64) + i)
-        names = [s.encode("utf-16-le") for s in ("Microsoft-AzureStack-Fabric", "Microsoft-Windows-Kernel",
-                                                  "Microsoft-AzureStack-Storage", "Microsoft-AzureStack-Health")]
-        out = bytearray()
-        ts = rng.getrandbits(48)
-        while len(out) < _BLOCK:
-            ts += rng.randint(1, 5000)
-            payload = rng.randbytes(rng.randint(8, 40))
-            out += struct.pack("<HHIQ", 0x2C02, rng.randint(1, 400), rng.randint(0, 9), ts)
-            out += rng.choice(names) + payload
-        return bytes(out[:_BLOCK])
+    def text(self, kind: str) -> TextPool:
+        if not self._text:
+            self._text = text_pools(random.Random(f"{self.seed}:text"))
+        return self._text[kind]
 
-    def binary(self, f: BinaryIO, size: int, header: bytes, rng: random.Random) -> None:
+    def blocks(self, kind: str) -> list[bytes]:
+        if not self._binary:
+            etl = etl_buffers(random.Random(f"{self.seed}:etl"))
+            self._binary = {"etl": etl, "evtx": evtx_chunks(random.Random(f"{self.seed}:evtx")),
+                            "dmp": dump_blocks(random.Random(f"{self.seed}:dmp"), etl)}
+        return self._binary[kind]
+
+    def binary(self, f: BinaryIO, size: int, header: bytes, rng: random.Random, kind: str,
+               first_header: int | None = None) -> None:
+        """`size` bytes: `header`, then buffers of `kind` in an order of their own. The unit's random
+        stream moves as the first generator moved it (one draw per 64 KB after a header of
+        `first_header` bytes), so the files written after this one keep their sizes and times."""
+        old = size - min(size, len(header) if first_header is None else first_header)
+        for _ in range(-(-old // BLOCK)):
+            rng.randrange(8)
         f.write(header[:size])
         left = size - min(size, len(header))
+        blocks = self.blocks(kind)
+        pick = random.Random(f"{self.seed}:{kind}:{size}:{header.hex()}")
         while left > 0:
-            b = self.blocks[rng.randrange(len(self.blocks))]
+            b = blocks[pick.randrange(len(blocks))]
             n = min(left, len(b))
-            f.write(b[:n])
+            f.write(b if n == len(b) else b[:n])
             left -= n
 
 
@@ -129,37 +150,77 @@ def _from_ms(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
+def _day_prefix(fmt: str, day: int) -> tuple[str, str | None]:
+    """stamp_prefix of a day's midnight split around its time of day: (the text before "00:00:00",
+    the text after the milliseconds, or None when the format has none)."""
+    text = stamp_prefix(fmt, _from_ms(day * 86_400_000))
+    k = text.index("00:00:00")
+    return (text[:k], None) if len(text) == k + 8 else (text[:k], text[k + 12:])
+
+
+def _stamp(day_text: tuple[str, str | None], ms_of_day: int) -> str:
+    """stamp_prefix(fmt, t) for a time `ms_of_day` into the day of `day_text` (_day_prefix): the same
+    text, without a datetime and strftime for every line."""
+    h, rest = divmod(ms_of_day, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    sec, ms = divmod(rest, 1000)
+    head, tail = day_text
+    if tail is None:
+        return f"{head}{h:02d}:{m:02d}:{sec:02d}"
+    return f"{head}{h:02d}:{m:02d}:{sec:02d}.{ms:03d}{tail}"
+
+
 def _write_text(path: Path, fmt: str, t0: datetime, t1: datetime, size: int, content: _Content,
                 rng: random.Random) -> tuple[datetime, datetime]:
     """Lines evenly spread from t0 to t1, about `size` bytes; returns first and last record time."""
+    leads = [""]
     if fmt == "w3c":
-        tails, head = content.w3c_tails, (
+        kind, head = "w3c", (
             "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n"
             f"#Date: {t0:%Y-%m-%d %H:%M:%S}\n"
             "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
             "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n")
-        lead = ""
     elif fmt == "cluster":
-        tails, head, lead = content.cluster_tails, "", f"{rng.getrandbits(16):08x}.{rng.getrandbits(16):08x}::"
+        kind, head = "cluster", ""
+        pid, tid = rng.getrandbits(16), rng.getrandbits(16)  # process.thread: a few threads of one process
+        leads = [f"{pid:08x}.{(tid + 4 * k) & 0xFFFF:08x}::" for k in range(5)]
     else:
-        tails, head, lead = content.tails, "", ""
-    avg = len(lead) + 24 + sum(len(t) for t in tails[:16]) // 16
-    n = max(2, size // avg)
+        kind, head = "service", ""
+    # The file's size, as the first generator's line count and line lengths made it (see _Content).
+    lengths = content.legacy[kind]
+    lead, prefix = len(leads[0]), len(stamp_prefix(fmt, t0))
+    n_old = max(2, size // (lead + 24 + sum(lengths[:16]) // 16))
+    off = rng.randrange(len(lengths))
+    total = len(head) + n_old * (lead + prefix) + (n_old // len(lengths)) * sum(lengths)
+    total += sum(lengths[(off + i) % len(lengths)] for i in range(n_old % len(lengths)))
     a, b = _ms(t0), _ms(t1)
     if fmt == "w3c":  # second precision: keep the first and last record exactly representable
         a, b = -(-a // 1000) * 1000, b // 1000 * 1000
         b = max(a, b)
+    # As many whole lines of the pool as fit, then a last line cut to the exact size.
+    pool = content.text(kind)
+    start = (off * 7919 + size) % len(pool.bodies)
+    budget, fixed = total - len(head), lead + prefix
+    n = 1 + pool.lines_for(start, budget - fixed - _LAST_LINE, fixed)
+    bodies = [pool.body(start + i) for i in range(n - 1)]
+    if n == 1:  # too small for one whole line besides the last: a cut one
+        bodies, n = [pool.filler(start, max(1, (budget - 2 * fixed) // 2))], 2
+    bodies.append(pool.filler(start + n, budget - fixed * n - sum(len(x) for x in bodies)))
     step = (b - a) / (n - 1)
-    off = rng.randrange(len(tails))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write(head)
         chunk: list[str] = []
-        for i in range(n):
+        day = -1
+        day_text: tuple[str, str | None] = ("", None)
+        for i, body in enumerate(bodies):
             ms = b if i == n - 1 else a + int(i * step)
             if fmt == "w3c":
                 ms = ms // 1000 * 1000
-            chunk.append(lead + stamp_prefix(fmt, _from_ms(ms)) + tails[(off + i) % len(tails)])
+            if ms // 86_400_000 != day:
+                day = ms // 86_400_000
+                day_text = _day_prefix(fmt, day)
+            chunk.append(leads[len(body) % len(leads)] + _stamp(day_text, ms % 86_400_000) + body)
             if len(chunk) >= 4096:
                 f.write("".join(chunk))
                 chunk.clear()
@@ -293,7 +354,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
             p = base / "Traces" / f"{name}_{t0:%Y%m%d-%H%M%S}.etl"
             p.parent.mkdir(parents=True, exist_ok=True)
             with open(p, "wb") as f:
-                content.binary(f, size, b"\x00\x00\x00\x00\x02\x00\x01\x00" + struct.pack("<Q", _ms(t0)), urng)
+                content.binary(f, size, b"\x00\x00\x00\x00\x02\x00\x01\x00" + struct.pack("<Q", _ms(t0)), urng, "etl")
             record(p, unit, "File", "etl", t0.replace(microsecond=0), t1)
         # Event logs: a full log is archived as Archive-<channel>-<time of the next record>.evtx.
         chans = _channels(unit, kinds.get(unit.host, "vm"))
@@ -308,7 +369,8 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
                     p = base / "EventLogs" / f"{ch}.evtx"
                 p.parent.mkdir(parents=True, exist_ok=True)
                 with open(p, "wb") as f:
-                    content.binary(f, size, b"ElfFile\x00" + bytes(120), urng)
+                    content.binary(f, size, evtx_file_header(max(size - 4096, 0) // BLOCK), urng, "evtx",
+                                   first_header=128)
                 record(p, unit, "WindowsEvent", "evtx", t0, t1)
         # Logs on the infrastructure share, for every third unit.
         if ui % 3 == 0:
@@ -325,7 +387,7 @@ def generate(directory: str | Path, nodes: int = 4, days: float = 2, mb_per_hour
                 p = base / "Dumps" / f"{name}Svc_{t:%Y%m%d-%H%M%S}.dmp"
                 p.parent.mkdir(parents=True, exist_ok=True)
                 with open(p, "wb") as f:
-                    content.binary(f, max(32 * 1024, int(rate * 600)), b"MDMP\x93\xa7\x00\x00", urng)
+                    content.binary(f, max(32 * 1024, int(rate * 600)), b"MDMP\x93\xa7\x00\x00", urng, "dmp")
                 record(p, unit, "File", "dmp", t, t)
 
     (root / "stamp.json").write_text(json.dumps(d, indent=1))
