@@ -263,6 +263,30 @@ def section_ttd(ns: argparse.Namespace, work: Path) -> None:
           f"(all: {', '.join(f'{t:.1f}' for t in times['auto'])})")
     print(f"    {100 * (1 - auto / fixed):.1f} % less time, {100 * (1 - sent['auto'] / sent['1']):.1f} % fewer bytes "
           "(target: >= 15 % less time)")
+    compressibility(stamp, ns.mbps)
+
+
+def compressibility(stamp: Path, mbps: float) -> None:
+    """What the ttd figure rests on: how the stamp's logs of each kind deflate at ISA-L 1 and at the
+    level the engine starts a run with on this link (two packers; the run then follows what it sees)."""
+    from collector.compress import FAST, compressobj, level_for_link
+
+    auto = level_for_link(mbps * 1e6 / 8, max(2, os.cpu_count() or 1))
+    kinds: dict[str, list[int]] = {}
+    for p in (stamp / "hosts").rglob("*"):
+        if p.is_file() and p.suffix != ".dmp":  # dumps are collected only with -IncludeDumpFile
+            data = p.read_bytes()
+            row = kinds.setdefault(p.suffix, [0, 0, 0])
+            row[0] += len(data)
+            for i, level in ((1, FAST), (2, auto)):
+                c = compressobj(level)
+                row[i] += len(c.compress(data)) + len(c.flush())
+    print(f"    the stamp's logs, deflated whole file by file: ISA-L 1 against level {auto} "
+          f"(the auto level at the start of a run on this link)")
+    total = [sum(r[i] for r in kinds.values()) for i in range(3)]
+    for kind, (n, fast, chosen) in sorted(kinds.items(), key=lambda kv: -kv[1][0]) + [("all", tuple(total))]:
+        print(f"      {kind:6s} {n / MB:6.1f} MB  ISA-L 1 {fast / n:.3f} ({n / fast:.1f}:1)  level {auto} {chosen / n:.3f} "
+              f"({n / chosen:.1f}:1)  {100 * (1 - chosen / fast):.1f} % fewer bytes")
 
 
 # -- the engine alone (the earlier benchmark) --------------------------------------------------------
