@@ -258,11 +258,12 @@ class TextPool:
     def __init__(self, bodies: list[str]):
         self.bodies = bodies
         self.lengths = [len(b) for b in bodies]  # ASCII: characters are bytes
+        self._turn = sum(self.lengths)
 
     def lines_for(self, start: int, budget: int, fixed: int) -> int:
         """How many bodies from `start` (wrapping) fit in `budget` bytes with `fixed` bytes per line."""
         n, used, i = 0, 0, start % len(self.bodies)
-        total = sum(self.lengths) + fixed * len(self.lengths)
+        total = self._turn + fixed * len(self.lengths)
         if budget >= total:  # whole turns of the pool first
             turns = budget // total
             n, used = turns * len(self.bodies), turns * total
@@ -448,8 +449,9 @@ def evtx_file_header(chunks: int) -> bytes:
     return head + bytes(4096 - len(head))
 
 
-def text_pools(r: random.Random) -> dict[str, TextPool]:
-    """The three text pools: service logs (ISO and en-US timestamps), IIS W3C logs, cluster logs."""
-    return {"service": TextPool(_text_pool(r, _service_templates(), _LINES, logged=True)),
-            "w3c": TextPool(_text_pool(r, _w3c_templates(), _LINES // 2)),
-            "cluster": TextPool(_text_pool(r, _cluster_templates(), _LINES // 2))}
+def text_pool(kind: str, r: random.Random) -> TextPool:
+    """The pool of one kind of text log: "service" (the services' logs, ISO and en-US timestamps),
+    "w3c" (IIS) or "cluster" (failover-cluster logs)."""
+    if kind == "service":
+        return TextPool(_text_pool(r, _service_templates(), _LINES, logged=True))
+    return TextPool(_text_pool(r, _w3c_templates() if kind == "w3c" else _cluster_templates(), _LINES // 2))

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 
 from collector.settings import EngineEnv
 from collector.stamp import ON_DEMAND_ROLES, ROLE_NAMES, default_definition
-from collector.stampcontent import BLOCK, TextPool, dump_blocks, etl_buffers, evtx_chunks, evtx_file_header, text_pools
+from collector.stampcontent import BLOCK, TextPool, dump_blocks, etl_buffers, evtx_chunks, evtx_file_header, text_pool
 from collector.timefmt import stamp_prefix
 
 TRUTH_PATH = ".truth/index.json"
@@ -111,8 +111,8 @@ class _Content:
         self._binary: dict[str, list[bytes]] = {}
 
     def text(self, kind: str) -> TextPool:
-        if not self._text:
-            self._text = text_pools(random.Random(f"{self.seed}:text"))
+        if kind not in self._text:  # built on first use: an on-demand log needs one pool only
+            self._text[kind] = text_pool(kind, random.Random(f"{self.seed}:text:{kind}"))
         return self._text[kind]
 
     def blocks(self, kind: str) -> list[bytes]:
