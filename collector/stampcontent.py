@@ -279,11 +279,11 @@ class TextPool:
         return self.bodies[i % len(self.bodies)]
 
     def filler(self, i: int, length: int) -> str:
-        """A body of exactly `length` bytes (at least 1) ending in a newline: the next bodies run
-        together and cut, so a file ends on its exact size."""
+        """A body of exactly `length` bytes (at least 1) ending in a newline: the next bodies joined
+        by spaces and cut, so a file ends on its exact size."""
         text = ""
         while len(text) < length:
-            text += self.body(i).rstrip("\n")
+            text += self.body(i).rstrip("\n") + " "
             i += 1
         return text[:length - 1] + "\n"
 
