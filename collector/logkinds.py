@@ -3,10 +3,12 @@ listings (name, size, mtime) and asks a callback for a text log's first record t
 
 A file is collected exactly when the span of its records [start, end] overlaps [from, to]:
 
-  text  (.log/.txt, any folder)  start = first record time (only the first lines are read, and only
-                                  when the mtime does not already rule the file out);
-                                  end = last-write time. No parsable timestamp -> start unknown,
-                                  the file is judged by its last-write time alone.
+  text  (.log/.txt, any folder)  start = first record time; end = last-write time. The first lines
+                                  are read only when the last write is after the window's end: a
+                                  file last written before the window is out, one last written
+                                  within it is in (its records run up to that write), whatever its
+                                  first record time. No parsable timestamp -> start unknown, the
+                                  file is judged by its last-write time alone.
   etl   (ETW traces)             start = the time in the name (<Name>_<yyyyMMdd-HHmmss>.etl, as
                                   Trace Collector names them); end = the start of the next roll of the
                                   same trace, or the last-write time for the newest one.
@@ -211,8 +213,8 @@ def judge(
     include_dumps: bool = False,
     siblings: Iterable[str] | None = None,
 ) -> list[Judged]:
-    """Decide every file of one unit folder. `first_record_time` is called only for text logs whose
-    last-write time is not before the window; nothing else is ever read. `siblings`: relpaths of every
+    """Decide every file of one unit folder. `first_record_time` is called only for text logs last
+    written after the window's end (the collection up to now never reads one); nothing else is ever read. `siblings`: relpaths of every
     file of the folder, when `files` omits some already ruled out by name (prune_by_name)."""
     files = list(files)
     out: list[Judged] = []
@@ -262,7 +264,7 @@ def judge(
             start = f.mtime
         else:  # text and anything unknown: first record .. last write
             start = None
-            if end >= window.from_utc and kind == "text":
+            if end > window.to_utc and kind == "text":
                 start = first_record_time(f)
                 read = True
         selected = overlaps(start, end, window)

@@ -61,19 +61,28 @@ def test_resource_provider_logs_only_when_asked(stamp, tmp_path):
     assert [z.name for z in b.glob("*.zip")] == ["SQLAdapter_1.zip"]
 
 
-def test_files_before_the_window_are_judged_without_reading_them():
+def test_only_text_logs_written_after_the_window_are_read():
+    """A text log last written before the window is out and one last written within it is in, both
+    without reading a line; only one last written after the window's end is read, and its first
+    record time decides."""
     w = Window(datetime(2026, 11, 25, 10, tzinfo=timezone.utc), datetime(2026, 11, 25, 12, tzinfo=timezone.utc))
-    old = Listed("Logs/x.1.log", 10, datetime(2026, 11, 25, 9, tzinfo=timezone.utc))
-    new = Listed("Logs/x.log", 10, datetime(2026, 11, 25, 11, tzinfo=timezone.utc))
+    old = Listed("Logs/x.2.log", 10, datetime(2026, 11, 25, 9, tzinfo=timezone.utc))
+    inside = Listed("Logs/x.1.log", 10, datetime(2026, 11, 25, 11, tzinfo=timezone.utc))
+    late_in = Listed("Logs/x.log", 10, datetime(2026, 11, 25, 13, tzinfo=timezone.utc))
+    late_out = Listed("Logs/y.log", 10, datetime(2026, 11, 25, 13, tzinfo=timezone.utc))
+    first = {"Logs/x.log": datetime(2026, 11, 25, 10, 30, tzinfo=timezone.utc),
+             "Logs/y.log": datetime(2026, 11, 25, 12, 30, tzinfo=timezone.utc)}
     etl = [Listed(f"Traces/X_20261125-{h:02d}0000.etl", 10, datetime(2026, 11, 25, h + 1, tzinfo=timezone.utc))
            for h in (6, 9, 11)]
     asked = []
-    res = judge([old, new, *etl], w, lambda f: asked.append(f.relpath) or datetime(2026, 11, 25, 10, 30, tzinfo=timezone.utc))
-    assert asked == ["Logs/x.log"]
+    res = judge([old, inside, late_in, late_out, *etl], w,
+                lambda f: asked.append(f.relpath) or first.get(f.relpath))
+    assert asked == ["Logs/x.log", "Logs/y.log"]
     sel = {j.file.relpath: j.selected for j in res}
     # the 06:00 roll ends when the 09:00 roll starts: before the window; the 09:00 roll runs to 11:00
-    assert sel == {"Logs/x.1.log": False, "Logs/x.log": True, "Traces/X_20261125-060000.etl": False,
-                   "Traces/X_20261125-090000.etl": True, "Traces/X_20261125-110000.etl": True}
+    assert sel == {"Logs/x.2.log": False, "Logs/x.1.log": True, "Logs/x.log": True, "Logs/y.log": False,
+                   "Traces/X_20261125-060000.etl": False, "Traces/X_20261125-090000.etl": True,
+                   "Traces/X_20261125-110000.etl": True}
 
 
 @pytest.mark.parametrize("span", [(4, 0), (1, 0), (20, 19), (13.3, 12.9), (30, 23.5), (0.5, -2), (40, 30)])
