@@ -35,7 +35,7 @@ from typing import Protocol
 class Compressor(Protocol):
     """zlib's compressobj interface, which ISA-L's and zlib-ng's share."""
 
-    def compress(self, data: bytes, /) -> bytes: ...
+    def compress(self, data: bytes | memoryview, /) -> bytes: ...
 
     def flush(self, mode: int = ..., /) -> bytes: ...
 
@@ -132,7 +132,7 @@ _DEFLATED_EXTS = (".log", ".txt", ".etl", ".evtx", ".dmp", ".csv", ".json", ".xm
 _SAMPLE = 16384
 
 
-def worth_deflating(name: str, head: bytes) -> bool:
+def worth_deflating(name: str, head: bytes | memoryview) -> bool:
     """Whether deflating the file pays: by its extension when that tells, else by a sample of
     its first block (random or already-compressed bytes do not shrink; they are stored)."""
     lower = name.lower()

@@ -338,10 +338,13 @@ class Run:
         tmp = self.staging / (job.name + ".partial")
         entry: dict[str, Any] = {"role": job.role, "files": [], "errors": []}
         level = self.level()
+        # One read buffer for the whole zip: a fresh 1 MiB per read was the allocator's to find each
+        # time, and on the 451 MB stamp reading cost a third as much as deflating.
+        buf = memoryview(bytearray(BLOCK))
         try:
             with ZipWriter(tmp) as zw:
                 for f in job.files:
-                    self._pack_file(zw, f, entry, level)
+                    self._pack_file(zw, f, entry, level, buf)
         except _Abort:
             tmp.unlink(missing_ok=True)  # an interrupted zip is never delivered
             for f in job.files:
@@ -372,7 +375,7 @@ class Run:
             for f in job.files:
                 self.cuts.setdefault(f.key, cut)
 
-    def _pack_file(self, zw: ZipWriter, f: FileRef, entry: dict[str, Any], level: int) -> None:
+    def _pack_file(self, zw: ZipWriter, f: FileRef, entry: dict[str, Any], level: int, buf: memoryview) -> None:
         host = f.unit.host
         self.deadlines.start_host(host)
         cut = self.deadlines.check(host)
@@ -383,7 +386,7 @@ class Run:
             return
         source = self.disk if self.states[(f.unit.role, host)].recovered else self.source
         try:
-            n, truncated = self._add_file(zw, f, source, level)
+            n, truncated = self._add_file(zw, f, source, level, buf)
         except FileUnreadable as e:
             entry["errors"].append({"host": host, "path": f.relpath, "reason": str(e)})
             self.cuts[f.key] = Cut(CutKind.UNREADABLE, str(e))
@@ -397,12 +400,13 @@ class Run:
             self.cuts[f.key] = Cut(truncated.kind, "truncated, " + truncated.reason)
         entry["files"].append(rec)
 
-    def _add_file(self, zw: ZipWriter, f: FileRef, source: StampSource, level: int) -> tuple[int, Cut | None]:
-        """Stream one file into the zip: (bytes, the cut that truncated it or None)."""
+    def _add_file(self, zw: ZipWriter, f: FileRef, source: StampSource, level: int,
+                  buf: memoryview) -> tuple[int, Cut | None]:
+        """Stream one file into the zip through `buf`: (bytes, the cut that truncated it or None)."""
         n = 0
         with source.open(f.unit.host, f.unit.folder, f.relpath) as src:
             st = os.fstat(src.fileno())
-            block = src.read(BLOCK)
+            block = buf[:src.readinto(buf) or 0]
             deflate = worth_deflating(f.relpath, block)
             with zw.open_entry(f.arcname, st.st_mtime, Method.DEFLATED if deflate else Method.STORED,
                                compressobj(level) if deflate else None,
@@ -416,7 +420,7 @@ class Run:
                         if cut.kind is CutKind.STOPPED:
                             raise _Abort()
                         return n, cut
-                    block = src.read(BLOCK)
+                    block = buf[:src.readinto(buf) or 0]
         return n, None
 
     # -- deliver ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from io import FileIO
 from pathlib import Path
-from typing import BinaryIO
 
 from collector.faults import Faults
 from collector.logkinds import Listed, NameRuling
@@ -139,7 +139,7 @@ class StampSource:
         except OSError:
             return None
 
-    def open(self, host: str, unit: str, relpath: str) -> BinaryIO:
+    def open(self, host: str, unit: str, relpath: str) -> FileIO:
         if self.faults.unreachable(host):
             raise HostUnreachable(host)
         self._slow(host)

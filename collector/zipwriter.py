@@ -54,7 +54,7 @@ class Method(IntEnum):
 class Compressor(Protocol):
     """What zlib.compressobj (and ISA-L's, zlib-ng's) returns: raw deflate when made with wbits -15."""
 
-    def compress(self, data: bytes, /) -> bytes: ...
+    def compress(self, data: bytes | memoryview, /) -> bytes: ...
     def flush(self, mode: int = ..., /) -> bytes: ...
 
 
@@ -96,11 +96,12 @@ class EntryWriter:
         self._held: list[bytes] | None = []  # None once the entry streams
         self._held_bytes = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
+        """Add `data` to the entry; it may be a view of the caller's buffer, reused once this returns."""
         e = self._e
         e.crc = crc32(data, e.crc)
         e.size += len(data)
-        out = self._c.compress(data) if self._c is not None else data
+        out = self._c.compress(data) if self._c is not None else bytes(data)
         if out:
             self._out(out)
 
