@@ -214,8 +214,9 @@ def judge(
     siblings: Iterable[str] | None = None,
 ) -> list[Judged]:
     """Decide every file of one unit folder. `first_record_time` is called only for text logs last
-    written after the window's end (the collection up to now never reads one); nothing else is ever read. `siblings`: relpaths of every
-    file of the folder, when `files` omits some already ruled out by name (prune_by_name)."""
+    written after the window's end (a collection up to now never reads one); nothing else is ever
+    read. `siblings`: relpaths of every file of the folder, when `files` omits some already ruled
+    out by name (prune_by_name)."""
     files = list(files)
     out: list[Judged] = []
     # Neighbours needed by the binary rules: rolls of one ETW trace, archives of one event channel,

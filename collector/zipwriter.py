@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
-from collector.compress import crc32
+from collector.compress import Compressor, crc32
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
@@ -49,13 +49,6 @@ _FLUSH = 1 << 18
 class Method(IntEnum):
     STORED = 0
     DEFLATED = 8
-
-
-class Compressor(Protocol):
-    """What zlib.compressobj (and ISA-L's, zlib-ng's) returns: raw deflate when made with wbits -15."""
-
-    def compress(self, data: bytes | memoryview, /) -> bytes: ...
-    def flush(self, mode: int = ..., /) -> bytes: ...
 
 
 class ZipTooLarge(ValueError):
