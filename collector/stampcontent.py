@@ -49,7 +49,7 @@ _AGENTS = ["Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36+(KHTML,
            "azure-storage-blob/12.19.0+Python/3.11", "-"]
 
 
-def _guid(r: random.Random) -> str:
+def guid(r: random.Random) -> str:
     a, b, c, d, e = (r.getrandbits(bits) for bits in (32, 16, 16, 16, 48))
     return f"{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}"
 
@@ -65,14 +65,14 @@ class _Ops:
 
     def __init__(self, r: random.Random, size: int = 10):
         self.r = r
-        self.live = [(_guid(r), r.choice(_ACTIONS), r.choice(_HOSTS)) for _ in range(size)]
+        self.live = [(guid(r), r.choice(_ACTIONS), r.choice(_HOSTS)) for _ in range(size)]
 
     def pick(self) -> tuple[str, str, str]:
         i = min(int(self.r.expovariate(0.35)), len(self.live) - 1)  # the newest are the busiest
         op = self.live[i]
         if self.r.random() < 0.05:
             self.live.pop(i)
-            self.live.insert(0, (_guid(self.r), self.r.choice(_ACTIONS), self.r.choice(_HOSTS)))
+            self.live.insert(0, (guid(self.r), self.r.choice(_ACTIONS), self.r.choice(_HOSTS)))
         return op
 
 
@@ -156,7 +156,7 @@ def _service_templates() -> list[tuple[float, Template]]:
                 f"{r.randint(1, 900)} MB in {_duration(r)} ms\n")
 
     def alert(r: random.Random, o: _Ops) -> str:
-        return f" [Warning] [Health] Alert '{r.choice(_ALERTS)}' raised for {r.choice(_HOSTS)}, fault id {_guid(r)}\n"
+        return f" [Warning] [Health] Alert '{r.choice(_ALERTS)}' raised for {r.choice(_HOSTS)}, fault id {guid(r)}\n"
 
     def package(r: random.Random, o: _Ops) -> str:
         return (f" [Info] [Update] Package {r.choice(('1.2311.1.22', '1.2311.2.23', '1.2406.0.18'))} "

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 
 from collector.settings import EngineEnv
 from collector.stamp import ON_DEMAND_ROLES, ROLE_NAMES, default_definition
-from collector.stampcontent import BLOCK, TextPool, dump_blocks, etl_buffers, evtx_chunks, evtx_file_header, text_pool
+from collector.stampcontent import BLOCK, TextPool, dump_blocks, etl_buffers, evtx_chunks, evtx_file_header, guid, text_pool
 from collector.timefmt import stamp_prefix
 
 TRUTH_PATH = ".truth/index.json"
@@ -88,10 +88,9 @@ class _Content:
         levels = ["Info", "Info", "Info", "Verbose", "Warning", "Error"]
         service = []
         for _ in range(257):
-            a, b, c, d, e = (rng.getrandbits(bits) for bits in (32, 16, 16, 16, 48))
-            guid = f"{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}"
+            op = guid(rng)  # drawn first, as the first generator did
             service.append(len(
-                f" [{rng.choice(levels)}] [{rng.choice(comps)}] {rng.choice(verbs)} operation {guid} "
+                f" [{rng.choice(levels)}] [{rng.choice(comps)}] {rng.choice(verbs)} operation {op} "
                 f"on {rng.choice(['node', 'vm', 'volume', 'share', 'endpoint'])} {rng.randint(1, 64)} "
                 f"(attempt {rng.randint(1, 5)}, elapsed {rng.randint(1, 90000)} ms)\n"))
         w3c = [len(
