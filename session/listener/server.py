@@ -18,7 +18,6 @@ import ipaddress
 import logging
 import os
 import signal
-import socket
 import ssl
 import sys
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from common.processes import this_host
 from common.redact import RedactingFormatter
 from common.state import atomic_write
 from powershell.limits import Limits
@@ -143,7 +143,7 @@ class Listener:
             if cert and key:
                 cert_path, key_path = Path(cert), Path(key)
             else:
-                cert_path, key_path = ensure_certificate(env.state.path, ["localhost", "127.0.0.1", self.machine, socket.gethostname()])
+                cert_path, key_path = ensure_certificate(env.state.path, ["localhost", "127.0.0.1", self.machine, this_host()])
             self.cert_path = cert_path
             self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.ssl_context.load_cert_chain(str(cert_path), str(key_path))
