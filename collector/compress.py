@@ -71,6 +71,18 @@ def compressobj(level: int) -> Compressor:
     return zlib.compressobj(level, zlib.DEFLATED, -15)
 
 
+def deflate_whole(data: bytes | memoryview, level: int) -> bytes:
+    """`data` as one raw-deflate stream, by the backend compressobj(level) would use: one call
+    for a file that fits in one read, instead of a compressor object, a compress and a flush."""
+    if level <= 3 and _isal is not None:
+        whole: bytes = _isal.compress(data, max(level, 0), -15)
+        return whole
+    if _zng is not None:
+        whole = _zng.compress(data, level, -15)
+        return whole
+    return zlib.compress(data, level, -15)
+
+
 def level_for_link(link_bytes_per_second: float | None, workers: int, content: float = 1.0) -> int:
     """The deflate level that delivers soonest when the bundle goes over a link of this speed
     (None: no link to wait for, e.g. a local folder). A zip is delivered while the next is built,

@@ -183,6 +183,20 @@ class ZipWriter:
         and data descriptor are sized by it)."""
         if (method is Method.DEFLATED) != (compressor is not None):
             raise ValueError("a compressor is given exactly for DEFLATED entries")
+        return EntryWriter(self, self._new_entry(name, mtime, method, zip64), compressor)
+
+    def add_whole(self, name: str, mtime: float, data: bytes | memoryview, deflated: bytes | None) -> None:
+        """Add an entry whose whole content is `data`, given already deflated (`deflated`, raw
+        deflate of `data`) or None to store it: one header and one write, the path of nearly
+        every log file (it fits in one read)."""
+        e = self._new_entry(name, mtime, Method.STORED if deflated is None else Method.DEFLATED, False)
+        e.crc = crc32(data)
+        e.size = len(data)
+        body = bytes(data) if deflated is None else deflated
+        e.csize = len(body)
+        self._write(self._local_header(e) + body)
+
+    def _new_entry(self, name: str, mtime: float, method: Method, zip64: bool) -> _Entry:
         try:
             raw, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
@@ -190,7 +204,7 @@ class ZipWriter:
         t, d = _dos(mtime)
         e = _Entry(raw, flags, method, t, d, self.size, zip64)
         self._entries.append(e)
-        return EntryWriter(self, e, compressor)
+        return e
 
     def _local_header(self, e: _Entry) -> bytes:
         """The local header of `e`: with its CRC and sizes, or (streamed) zeros and a descriptor to follow."""

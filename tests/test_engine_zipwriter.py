@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from collector.compress import compressobj
+from collector.compress import compressobj, deflate_whole
 from collector.zipwriter import Method, ZipWriter
 
 MTIME = time.mktime((2026, 11, 25, 8, 30, 10, 0, 0, -1)) - time.timezone
@@ -48,6 +48,29 @@ def test_round_trip_stored_deflated_and_unicode_names(tmp_path, zip64):
             assert zf.read(name) == data and info.compress_type == method
             assert info.date_time == (2026, 11, 25, 8, 30, 10)
         assert zf.getinfo(entries[0][0]).compress_size < len(text) // 20
+    _unzip_test(path)
+
+
+@pytest.mark.parametrize("level", [1, 6])
+def test_whole_entries_mixed_with_streamed_ones_read_back(tmp_path, level):
+    """add_whole (a file that fit in one read, deflated in one call by either backend, or stored)
+    between streamed entries: every unzip reads every byte and the CRCs check."""
+    text = b"2026-11-25 08:00:00 INFO something happened\n" * 3000
+    noise = os.urandom(20000)
+    path = tmp_path / "w.zip"
+    with ZipWriter(path) as zw:
+        zw.add_whole("a/whole.log", MTIME, memoryview(text), deflate_whole(text, level))
+        with zw.open_entry("a/streamed.log", MTIME, Method.DEFLATED, compressobj(level)) as out:
+            out.write(text)
+        zw.add_whole("a/noise.bin", MTIME, noise, None)
+        zw.add_whole("a/empty.log", MTIME, b"", deflate_whole(b"", level))
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert [zf.read(n) for n in zf.namelist()] == [text, text, noise, b""]
+        assert zf.getinfo("a/whole.log").compress_type == Method.DEFLATED
+        assert zf.getinfo("a/whole.log").compress_size < len(text) // 20
+        assert zf.getinfo("a/noise.bin").compress_type == Method.STORED
+        assert zf.getinfo("a/whole.log").date_time == (2026, 11, 25, 8, 30, 10)
     _unzip_test(path)
 
 
