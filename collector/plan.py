@@ -44,6 +44,7 @@ class FileRef:
     unit: Unit
     relpath: str
     size: int
+    mtime: float  # POSIX time, as listed by the scan
 
     @property
     def arcname(self) -> str:

@@ -310,7 +310,7 @@ class Run:
     def jobs_for(self, role: str, done: set[str]) -> list[ZipJob]:
         """The zips still to build for a scanned role: its files not yet delivered, cut at the split
         size, numbered after the zips earlier runs made; biggest first."""
-        refs = [FileRef(st.unit, j.file.relpath, j.file.size)
+        refs = [FileRef(st.unit, j.file.relpath, j.file.size, j.file.mtime.timestamp())
                 for st in self.states.values() if st.unit.role == role for j in st.selected]
         refs = [r for r in refs if r.key not in done]
         used = [int(n.rsplit("_", 1)[1][:-4]) for n, z in self.journal.zips().items() if z["role"] == role]
@@ -405,17 +405,18 @@ class Run:
         """Stream one file into the zip through `buf`: (bytes, the cut that truncated it or None)."""
         n = 0
         with source.open(f.unit.host, f.unit.folder, f.relpath) as src:
-            st = os.fstat(src.fileno())
             block = buf[:src.readinto(buf) or 0]
             deflate = worth_deflating(f.relpath, block)
-            if len(block) == st.st_size < len(buf):
-                # The whole file in one read (a regular file's short read is its end): one entry in
-                # one call each to deflate and write. Each C call gives up the GIL and then waits
-                # for it; the streaming path's compressor, flush and final empty read were a
-                # quarter of the packers' time spent waiting, on the 451 MB stamp's small logs.
-                zw.add_whole(f.arcname, st.st_mtime, block, deflate_whole(block, level) if deflate else None)
+            if len(block) < len(buf):
+                # The whole file in one read (a regular file's short read is its end), dated as the
+                # scan listed it: one entry in one call each to deflate and write. Each C call gives
+                # up the GIL and then waits for it; the streaming path's compressor, flush, final
+                # empty read and fstat were a quarter of the packers' time spent waiting, on the
+                # 451 MB stamp's small logs.
+                zw.add_whole(f.arcname, f.mtime, block, deflate_whole(block, level) if deflate else None)
                 self.progress.add(f.unit.role, len(block))
                 return len(block), None
+            st = os.fstat(src.fileno())
             with zw.open_entry(f.arcname, st.st_mtime, Method.DEFLATED if deflate else Method.STORED,
                                compressobj(level) if deflate else None,
                                zip64=st.st_size > _ZIP64_FROM) as out:

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from enginehelp import bundle_dir, collected_paths, expected_paths, manifest, run, small_stamp, window
+from enginehelp import END, bundle_dir, collected_paths, expected_paths, manifest, run, small_stamp, window
 
 from cmdlets.engine_bridge import error_record_of
 from collector.errors import CollectionError, CollectionStopped
@@ -271,3 +271,28 @@ def test_verbose_says_crash_dumps_are_left_out_not_outside_the_window(stamp, tmp
     h2 = manifest(bundle_dir(tmp_path / "o2"))["roles"][role]["hosts"][host]
     assert h2["skipped_dump_files"] == 0 and h2["skipped_outside_window"] >= h["skipped_outside_window"]
     assert not [v for v in sink.verboses if "crash dump" in v]
+
+
+def test_every_entry_holds_its_logs_bytes_and_last_write_time(tmp_path):
+    """What a zip holds is the log as it was: the same bytes and the last-write time (to the zip
+    format's two seconds), both for the small logs written in one piece and for a log too big for
+    one read (streamed through the compressor in blocks)."""
+    stamp = small_stamp(tmp_path / "s", mb_per_hour=1.0)
+    big = stamp / "hosts" / "azs-acs01" / "ACS" / "Logs" / "ACS.big.log"
+    big.write_bytes(b"".join(b"2026-11-25 11:%02d:00.000 INFO Blob %07d written by the table server\n" % (i % 60, i)
+                             for i in range(60000)))  # about 4 MB
+    os.utime(big, (END.timestamp() - 600, END.timestamp() - 601))
+    run(stamp, tmp_path / "st", tmp_path / "o", window(3, 0), roles=["ACS"])
+    b = bundle_dir(tmp_path / "o")
+    checked = 0
+    for z in b.glob("*.zip"):
+        with zipfile.ZipFile(z) as zf:
+            for info in zf.infolist():
+                host, rel = info.filename.split("/", 1)
+                src = stamp / "hosts" / host / "ACS" / rel
+                assert zf.read(info) == src.read_bytes(), info.filename
+                mtime = time.gmtime(src.stat().st_mtime)
+                assert info.date_time == (*mtime[:5], mtime[5] // 2 * 2), info.filename
+                checked += 1
+    assert checked > 10 and "azs-acs01/Logs/ACS.big.log" in {i.filename for z in b.glob("*.zip")
+                                                            for i in zipfile.ZipFile(z).infolist()}
