@@ -23,7 +23,8 @@ _STOP_NAMES = 3  # roles named in the one line a stopped run prints
 
 def manifest_json(manifest: Mapping[str, Any]) -> str:
     """The text of manifest.json: every string value redacted (common.redact), then serialised, so
-    no secret typed into the request (a SAS signature, a password) reaches the file."""
+    no secret typed into the request (a SAS signature, a password) reaches the file. The one
+    exception is the path of a collected file (_collected)."""
     return readable(_redact_once(dict(manifest), {}))  # indented outer levels, one line per file
 
 
@@ -36,10 +37,21 @@ def _redact_once(value: Any, seen: dict[str, str]) -> Any:
             done = seen[value] = redact_value(value)
         return done
     if isinstance(value, dict):
-        return {_redact_once(k, seen): _redact_once(v, seen) for k, v in value.items()}
+        return {_redact_once(k, seen): _collected(v, seen) if k == "collected" else _redact_once(v, seen)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redact_once(v, seen) for v in value]
     return value
+
+
+def _collected(files: Any, seen: dict[str, str]) -> Any:
+    """A unit's collected files, each path as it is: it is the file's name on its host, the very
+    name its zip entry carries in the same bundle, so redacting this copy hides nothing; and with
+    a path distinct per file it was half the manifest's cost. Everything else is redacted."""
+    if not isinstance(files, list):
+        return _redact_once(files, seen)
+    return [{_redact_once(k, seen): v if k == "path" and isinstance(v, str) else _redact_once(v, seen)
+             for k, v in f.items()} if isinstance(f, dict) else _redact_once(f, seen) for f in files]
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 run's status, manifest.json, and the closing lines (short after a stop, whatever the run's size)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
 
 from collector.logkinds import Judged, Listed
-from collector.manifest import Header, build_manifest, closing, run_status, settle_unit
+from collector.manifest import Header, build_manifest, closing, manifest_json, run_status, settle_unit
 from collector.plan import Unit
 from collector.status import STOPPED_CUT, Cut, CutKind, IllegalTransition, RunStatus, UnitStatus
 from collector.units import UnitState
@@ -116,3 +117,22 @@ def test_closing_lines_after_a_stop_are_short_whatever_the_size():
     assert "185 of 201 role instances" in end.warnings[0] and "Role03, Role04, Role05 and 34 more" in end.warnings[0]
     assert "manifest.json" in end.warnings[0] and "1 other" in end.warnings[1] and "1 zip file" in end.warnings[2]
     assert end.lines[0].startswith("Log collection stopped: collected 15 of 201 role instances")
+
+
+def test_manifest_json_redacts_every_string_but_the_collected_files_paths():
+    """A collected file's path is its name on the host, which its zip entry in the same bundle
+    carries as it is: written as it is. Everything else, a not-collected file's path and reason
+    included, is redacted."""
+    sas = "https://acct.blob.core.windows.net/logs?sv=2022-11-02&sig=SECRETSIG"
+    m = {"request": {"destination": sas},
+         "roles": {"ACS": {"hosts": {"azs-acs01": {"collected": [
+             {"host": "azs-acs01", "path": "Logs/sig=abc.log", "bytes": 3, "zip": "ACS_1.zip",
+              "truncated": "password=hunter2 cut"}]}}}},
+         "not_collected": [{"role": "ACS", "host": "azs-acs01", "path": "Logs/password=hunter2.log",
+                            "reason": f"copy to {sas} failed"}]}
+    text = manifest_json(m)
+    back = json.loads(text)
+    assert "SECRETSIG" not in text and "hunter2" not in text
+    rec = back["roles"]["ACS"]["hosts"]["azs-acs01"]["collected"][0]
+    assert rec["path"] == "Logs/sig=abc.log" and rec["truncated"] == "password=REDACTED cut"
+    assert back["not_collected"][0]["path"] == "Logs/password=REDACTED"
