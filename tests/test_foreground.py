@@ -93,14 +93,24 @@ def test_a_failing_input_becomes_an_error_record_not_a_traceback():
     assert [e.FullyQualifiedErrorId for e in sink.errors] == ["InternalError"]
 
 
-# -- a stamp big enough that a collection takes a few seconds ---------------------------------------------
+# -- a collection that takes a few seconds -------------------------------------------------------------
+# Ctrl+C must land while the collection runs. The stamp alone no longer guarantees that (its 220 MB
+# are collected in under a second), so one host is made slow: 10 ms per listing and per file opened
+# on azs-xrp01 (faults.slow_hosts), about 6 s for its 600 files.
 
 @pytest.fixture(scope="module")
 def stamp(tmp_path_factory):
     from collector.stampgen import generate
 
-    return generate(tmp_path_factory.mktemp("fg-stamp"), nodes=4, days=1, mb_per_hour=10, seed=5,
+    root = generate(tmp_path_factory.mktemp("fg-stamp"), nodes=4, days=1, mb_per_hour=10, seed=5,
                     end=datetime.now(timezone.utc))
+    (root.parent / "slow.json").write_text(json.dumps({"faults": {"slow_hosts": {"azs-xrp01": 0.01}}}))
+    return root
+
+
+def _slow(stamp: Path) -> list[str]:
+    """The flag that makes collections on `stamp` take a few seconds."""
+    return ["--config", str(stamp.parent / "slow.json")]
 
 
 def _from_date() -> str:
@@ -143,7 +153,7 @@ def _lines_after_stop_pep_c(stdout_lines: list[str], stderr: str) -> list[str]:
 def test_sigint_to_pep_c_stops_the_collection_cleanly(stamp, tmp_path):
     state, out = tmp_path / "state", tmp_path / "logs"
     command = f"Get-AzureStackLog -OutputPath {out} -FromDate {_from_date()}"
-    base = PEP + ["--stamp", str(stamp), "--state-dir", str(state)]
+    base = PEP + ["--stamp", str(stamp), "--state-dir", str(state), *_slow(stamp)]
     proc = subprocess.Popen(base + ["-c", command], cwd=str(ROOT), env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -200,7 +210,7 @@ def _ctrl_c_during_a_collection(child, prompt: str, command: str) -> list[str]:
 def test_ctrl_c_in_the_console_stops_the_collection_cleanly(stamp, tmp_path):
     state, out = tmp_path / "state", tmp_path / "logs"
     prompt = "[azs-ercs01]: PS>"
-    child = _spawn(["--stamp", str(stamp), "--state-dir", str(state)])
+    child = _spawn(["--stamp", str(stamp), "--state-dir", str(state), *_slow(stamp)])
     try:
         child.expect_exact(prompt)
         command = f"Get-AzureStackLog -OutputPath {out} -FromDate {_from_date()}"
@@ -233,7 +243,7 @@ def serve(stamp, tmp_path_factory):
     pw.write_text(PASSWORD + "\n")
     port = _free_port()
     proc = subprocess.Popen(PEP + ["serve", "--stamp", str(stamp), "--state-dir", str(root / "state"), "--listen",
-                                   f"127.0.0.1:{port}", "--admin-password-file", str(pw)],
+                                   f"127.0.0.1:{port}", "--admin-password-file", str(pw), *_slow(stamp)],
                             cwd=str(ROOT), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
