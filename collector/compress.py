@@ -59,28 +59,27 @@ FAST, SMALL, SMALLEST = 1, 6, 8
 _PROFILE = {FAST: (605e6, 0.191), SMALL: (102e6, 0.148), SMALLEST: (31e6, 0.146)}
 
 
-def compressobj(level: int) -> Compressor:
-    """A raw-deflate compressor (wbits -15, as zip entries need) at roughly zlib's `level`:
-    levels 0-3 by ISA-L when installed (its 0-3), higher levels by zlib-ng, else zlib."""
+def _backend(level: int) -> tuple[ModuleType, int]:
+    """The module that deflates at roughly zlib's `level`, and the level to ask it for: levels
+    0-3 by ISA-L when installed (its 0-3), higher levels by zlib-ng, else zlib."""
     if level <= 3 and _isal is not None:
-        isal_compressor: Compressor = _isal.compressobj(max(level, 0), _isal.DEFLATED, -15)
-        return isal_compressor
-    if _zng is not None:
-        zng_compressor: Compressor = _zng.compressobj(level, _zng.DEFLATED, -15)
-        return zng_compressor
-    return zlib.compressobj(level, zlib.DEFLATED, -15)
+        return _isal, max(level, 0)
+    return (_zng if _zng is not None else zlib), level
+
+
+def compressobj(level: int) -> Compressor:
+    """A raw-deflate compressor (wbits -15, as zip entries need) at roughly zlib's `level`."""
+    module, at = _backend(level)
+    compressor: Compressor = module.compressobj(at, module.DEFLATED, -15)
+    return compressor
 
 
 def deflate_whole(data: bytes | memoryview, level: int) -> bytes:
-    """`data` as one raw-deflate stream, by the backend compressobj(level) would use: one call
-    for a file that fits in one read, instead of a compressor object, a compress and a flush."""
-    if level <= 3 and _isal is not None:
-        whole: bytes = _isal.compress(data, max(level, 0), -15)
-        return whole
-    if _zng is not None:
-        whole = _zng.compress(data, level, -15)
-        return whole
-    return zlib.compress(data, level, -15)
+    """`data` as one raw-deflate stream, as compressobj(level) would make it: one call for a file
+    that fits in one read, instead of a compressor object, a compress and a flush."""
+    module, at = _backend(level)
+    whole: bytes = module.compress(data, at, -15)
+    return whole
 
 
 def level_for_link(link_bytes_per_second: float | None, workers: int, content: float = 1.0) -> int:
