@@ -192,9 +192,9 @@ class ZipWriter:
         e = self._new_entry(name, mtime, Method.STORED if deflated is None else Method.DEFLATED, False)
         e.crc = crc32(data)
         e.size = len(data)
-        body = bytes(data) if deflated is None else deflated
+        body = data if deflated is None else deflated
         e.csize = len(body)
-        self._write(self._local_header(e) + body)
+        self._write(self._local_header(e) + body)  # bytes + a view: one copy of a stored file, not two
 
     def _new_entry(self, name: str, mtime: float, method: Method, zip64: bool) -> _Entry:
         try:
